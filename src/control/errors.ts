@@ -4,7 +4,8 @@
  * 400: the input itself is malformed. 404: a referenced record does not exist.
  * 409: the request conflicts with the current state (quota reached, already bound, still in use,
  * stale version). 422: the input is well formed but breaks a placement or binding rule.
- * 500 and 503: the store is corrupt or unreachable.
+ * 500, 503 and 507: the store is corrupt, unreachable or full. `GW_CTL_UNBOUND` is what the data
+ * plane of a gateway replica sends while its SLB is bound to no cluster.
  */
 export const CONTROL_ERRORS = Object.freeze({
   GW_CTL_INVALID: { status: 400 },
@@ -31,6 +32,7 @@ export const CONTROL_ERRORS = Object.freeze({
   GW_CTL_SLB_ADDRESS_TYPE_INVALID: { status: 422 },
   GW_CTL_STORE_CORRUPT: { status: 500 },
   GW_CTL_STORE_UNAVAILABLE: { status: 503 },
+  GW_CTL_STORE_TOO_LARGE: { status: 507 },
   GW_CTL_UNBOUND: { status: 503 },
 } as const)
 

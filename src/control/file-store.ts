@@ -62,7 +62,7 @@ export class FileStore implements ControlStore {
     return { state: JSON.parse(this.#json) as ControlState, revision: this.#revision }
   }
 
-  write(state: ControlState, expectedRevision: number): Promise<number> {
+  write(state: ControlState, expectedRevision: number): Promise<StateSnapshot> {
     const next = this.#queue.then(() => this.#write(state, expectedRevision))
     this.#queue = next.catch(() => undefined)
     return next
@@ -72,7 +72,7 @@ export class FileStore implements ControlStore {
     await this.#queue
   }
 
-  async #write(state: ControlState, expectedRevision: number): Promise<number> {
+  async #write(state: ControlState, expectedRevision: number): Promise<StateSnapshot> {
     if (expectedRevision !== this.#revision) {
       throw revisionConflict(this.path, expectedRevision, this.#revision)
     }
@@ -96,7 +96,7 @@ export class FileStore implements ControlStore {
 
     this.#json = json
     this.#revision = revision
-    return revision
+    return { state, revision }
   }
 }
 

@@ -9,10 +9,12 @@ export interface ControlStore {
   /** Reads the current state and its revision (0 when nothing was ever written). */
   load(): Promise<StateSnapshot>
   /**
-   * Replaces the state if the stored revision still equals `expectedRevision`, and resolves
-   * with the new revision once the write is durable. Otherwise rejects with `GW_CTL_CONFLICT`.
+   * Replaces the state if the stored revision still equals `expectedRevision`, and resolves once
+   * the write is durable. Otherwise rejects with `GW_CTL_CONFLICT`. Resolves with the state
+   * stored after the write and its revision: normally `state` itself, but a store that cannot
+   * learn its new revision atomically may return a later state that another writer built on it.
    */
-  write(state: ControlState, expectedRevision: number): Promise<number>
+  write(state: ControlState, expectedRevision: number): Promise<StateSnapshot>
   /**
    * Calls `listener` with each state written by someone else (another replica), when the store
    * can observe that. Returns a function that stops watching.
@@ -54,13 +56,13 @@ export class MemoryStore implements ControlStore {
     return { state, revision: this.#revision }
   }
 
-  async write(state: ControlState, expectedRevision: number): Promise<number> {
+  async write(state: ControlState, expectedRevision: number): Promise<StateSnapshot> {
     if (expectedRevision !== this.#revision) {
       throw revisionConflict('memory', expectedRevision, this.#revision)
     }
     this.#json = JSON.stringify(state)
     this.#revision += 1
-    return this.#revision
+    return { state, revision: this.#revision }
   }
 
   async close(): Promise<void> {}
