@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { loadConfigFile } from './config/load-config.js'
+import { formatProblem } from './errors.js'
+import { Gateway } from './gateway.js'
+import { RuleSet } from './ingress/rule-set.js'
+import { compileRoutes } from './ingress/routing-table.js'
+import { createLogger } from './log.js'
+
+const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/default.yaml', import.meta.url))
+
+const HELP = `portway: load balancer and ingress gateway
+
+Usage:
+  portway [run] [--config FILE] [--log-level LEVEL]
+      Start the gateway. Without --config it runs the embedded demo config
+      (${DEFAULT_CONFIG}), which starts its own echo upstreams on 127.0.0.1.
+  portway check [--config FILE]
+      Validate the config and every rule file it names, print each problem with
+      file, line and field, and exit 1 when there is one.
+  portway certs ...
+      Create a CA, issue server and client certificates, inspect one
+      (run "portway certs --help").
+  portway --help
+
+Signals: SIGTERM and SIGINT stop accepting connections, let in-flight requests
+finish (timeouts.shutdownMs) and exit 0.
+`
+
+interface Flags {
+  command: string
+  config: string
+  logLevel?: string
+  rest: string[]
+}
+
+function parseFlags(argv: string[]): Flags {
+  const flags: Flags = { command: 'run', config: DEFAULT_CONFIG, rest: [] }
+  let i = 0
+  if (argv[0] !== undefined && !argv[0].startsWith('-')) {
+    flags.command = argv[0]
+    i = 1
+  }
+  if (flags.command === 'certs') {
+    flags.rest = argv.slice(1)
+    return flags
+  }
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!
+    const value = (): string => {
+      const v = argv[++i]
+      if (v === undefined) throw new UsageError(`${arg} needs a value`)
+      return v
+    }
+    if (arg === '--config' || arg === '-c') flags.config = value()
+    else if (arg.startsWith('--config=')) flags.config = arg.slice('--config='.length)
+    else if (arg === '--log-level') flags.logLevel = value()
+    else if (arg === '--help' || arg === '-h') flags.command = 'help'
+    else throw new UsageError(`unknown option ${arg}`)
+  }
+  return flags
+}
+
+class UsageError extends Error {}
+
+async function run(flags: Flags): Promise<number> {
+  const result = loadConfigFile(flags.config)
+  if (!result.ok) {
+    process.stderr.write(`portway: invalid config ${flags.config}; nothing was started:\n`)
+    for (const p of result.problems) process.stderr.write(`  ${formatProblem(p)}\n`)
+    return 1
+  }
+  const config = result.config
+  if (flags.logLevel !== undefined) config.logging.level = flags.logLevel
+  const log = createLogger(config.logging)
+  const gateway = new Gateway(config, { log })
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'shutdown requested')
+    gateway.stop().then(
+      () => {
+        log.flush()
+        process.exit(0)
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed')
+        log.flush()
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+  try {
+    await gateway.start()
+  } catch (err) {
+    log.fatal({ err }, 'gateway failed to start')
+    log.flush()
+    await gateway.stop().catch(() => undefined)
+    return 1
+  }
+  return -1
+}
+
+function check(flags: Flags): number {
+  const result = loadConfigFile(flags.config)
+  if (!result.ok) {
+    for (const p of result.problems) process.stdout.write(`${formatProblem(p)}\n`)
+    return 1
+  }
+  const rules = new RuleSet(result.config.rules, result.config.ingress)
+  const scan = rules.scan()
+  for (const r of scan.rejected) for (const p of r.problems) process.stdout.write(`${formatProblem(p)}\n`)
+  for (const s of scan.skipped) process.stdout.write(`${s.file}:${s.line ?? 0}: ingress ${s.name} skipped: ${s.reason}\n`)
+  const services = result.config.services
+  const { table } = compileRoutes(rules.ingresses(), (b) =>
+    services.has(b.service) || result.config.consul !== undefined
+      ? { service: b.service }
+      : { error: `service "${b.service}" is not defined under services and no consul is configured` },
+  )
+  for (const bad of table.rejected) process.stdout.write(`${bad.file}:${bad.line ?? 0}: rule ${bad.rule} disabled: ${bad.reason}\n`)
+  const failed = scan.rejected.length > 0 || table.rejected.length > 0
+  process.stdout.write(`${failed ? 'invalid' : 'ok'}: ${table.size} routes from ${rules.ingresses().length} ingresses\n`)
+  return failed ? 1 : 0
+}
+
+async function main(argv: string[]): Promise<number> {
+  let flags: Flags
+  try {
+    flags = parseFlags(argv)
+  } catch (err) {
+    process.stderr.write(`portway: ${(err as Error).message}\n\n${HELP}`)
+    return 2
+  }
+  switch (flags.command) {
+    case 'help':
+      process.stdout.write(HELP)
+      return 0
+    case 'run':
+      if (!existsSync(flags.config)) {
+        process.stderr.write(`portway: config file ${flags.config} not found; pass --config FILE\n`)
+        return 1
+      }
+      return run(flags)
+    case 'check':
+      return check(flags)
+    case 'certs': {
+      const { runCertsCommand } = await import('./tls/certs-command.js')
+      return runCertsCommand(flags.rest, (line) => process.stdout.write(`${line}\n`))
+    }
+    default:
+      process.stderr.write(`portway: unknown command "${flags.command}"\n\n${HELP}`)
+      return 2
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code
+  },
+  (err: unknown) => {
+    process.stderr.write(`portway: ${(err as Error).stack ?? String(err)}\n`)
+    process.exitCode = 1
+  },
+)

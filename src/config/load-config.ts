@@ -1,0 +1,332 @@
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { GatewayError, formatProblem, type Problem } from '../errors.js'
+import { parseHostPort } from './address.js'
+import { Checker, type FieldPath } from './checker.js'
+import type {
+  CertificateConfig,
+  ConsulConfig,
+  DemoUpstreamConfig,
+  GatewayConfig,
+  ListenerConfig,
+  ServiceConfig,
+  TimeoutConfig,
+} from './types.js'
+import { parseYamlDocuments } from './yaml-source.js'
+
+const TOP_LEVEL_KEYS = [
+  'listeners', 'services', 'rules', 'ingress', 'logging', 'timeouts', 'proxy', 'consul',
+  'certificates', 'dataDir', 'demoUpstreams',
+]
+
+export const DEFAULT_TIMEOUTS: TimeoutConfig = Object.freeze({
+  connectMs: 5_000,
+  upstreamResponseMs: 60_000,
+  idleMs: 300_000,
+  requestHeadersMs: 30_000,
+  keepAliveMs: 65_000,
+  shutdownMs: 10_000,
+})
+
+export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; problems: Problem[] }
+
+/** Reads and validates a gateway config file. */
+export function loadConfigFile(file: string): ConfigResult {
+  const absolute = resolve(file)
+  let text: string
+  try {
+    text = readFileSync(absolute, 'utf8')
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? String(err)
+    return { ok: false, problems: [{ file: absolute, path: '', message: `cannot read file (${reason})` }] }
+  }
+  return parseConfig(absolute, text, dirname(absolute))
+}
+
+/** Validates config text; relative paths resolve against `baseDir`. Reports every problem. */
+export function parseConfig(file: string, text: string, baseDir: string): ConfigResult {
+  const { docs, problems } = parseYamlDocuments(file, text)
+  if (problems.length > 0) return { ok: false, problems }
+  if (docs.length !== 1) {
+    return { ok: false, problems: [{ file, path: '', message: `expected one YAML document, found ${docs.length}` }] }
+  }
+  const check = new Checker(docs[0]!)
+  const root = check.object(docs[0]!.value, [], true) ?? {}
+  check.unknownKeys(root, [], TOP_LEVEL_KEYS)
+
+  const services = readServices(check, root.services)
+  const config: GatewayConfig = {
+    file,
+    listeners: readListeners(check, root.listeners),
+    services,
+    rules: readRulePaths(check, root.rules, baseDir),
+    ingress: readIngress(check, root.ingress),
+    logging: readLogging(check, root.logging, baseDir),
+    timeouts: readTimeouts(check, root.timeouts),
+    proxy: readProxy(check, root.proxy),
+    consul: readConsul(check, root.consul, baseDir),
+    certificates: readCertificates(check, root.certificates, baseDir),
+    dataDir: resolve(baseDir, check.string(root.dataDir, ['dataDir']) ?? 'data'),
+    demoUpstreams: readDemoUpstreams(check, root.demoUpstreams),
+  }
+  checkReferences(check, config)
+  if (check.problems.length > 0) return { ok: false, problems: check.problems }
+  return { ok: true, config }
+}
+
+/** Loads a config or throws one error that lists every problem. */
+export function loadConfigOrThrow(file: string): GatewayConfig {
+  const result = loadConfigFile(file)
+  if (result.ok) return result.config
+  const lines = result.problems.map((p) => `  ${formatProblem(p)}`).join('\n')
+  throw new GatewayError('GW_CFG_INVALID', `invalid config ${file}:\n${lines}`)
+}
+
+const LISTENER_KEYS = ['name', 'address', 'port', 'protocol', 'service', 'routes', 'tls', 'proxyProtocol', 'accessLog']
+
+function readListeners(check: Checker, value: unknown): ListenerConfig[] {
+  const list = check.array(value, ['listeners'], true) ?? []
+  if (Array.isArray(value) && list.length === 0) check.report(['listeners'], 'must list at least one listener')
+  const out: ListenerConfig[] = []
+  list.forEach((item, i) => {
+    const path = ['listeners', i]
+    const obj = check.object(item, path, true)
+    if (!obj) return
+    check.unknownKeys(obj, path, LISTENER_KEYS)
+    const protocol = check.oneOf(obj.protocol, [...path, 'protocol'], ['http', 'https', 'tcp', 'tls-passthrough']) ?? 'http'
+    const port = check.integer(obj.port, [...path, 'port'], 0, 65535)
+    if (obj.port === undefined) check.report([...path, 'port'], 'is required')
+    const listener: ListenerConfig = {
+      name: check.string(obj.name, [...path, 'name']) ?? `${protocol}-${port ?? i}`,
+      address: check.string(obj.address, [...path, 'address']) ?? '0.0.0.0',
+      port: port ?? 0,
+      protocol,
+      service: check.string(obj.service, [...path, 'service']),
+      routes: readPassthroughRoutes(check, obj.routes, [...path, 'routes']),
+      tls: readListenerTls(check, obj.tls, [...path, 'tls'], protocol === 'https'),
+      proxyProtocol: check.oneOf(obj.proxyProtocol, [...path, 'proxyProtocol'], ['v1', 'v2']),
+      accessLog: check.boolean(obj.accessLog, [...path, 'accessLog']) ?? true,
+    }
+    if (protocol === 'tcp' && listener.service === undefined) {
+      check.report([...path, 'service'], 'is required for a tcp listener')
+    }
+    if (protocol === 'tls-passthrough' && listener.service === undefined && listener.routes.length === 0) {
+      check.report([...path, 'routes'], 'a tls-passthrough listener needs routes or a default service')
+    }
+    out.push(listener)
+  })
+  const seen = new Map<string, number>()
+  out.forEach((l, i) => {
+    const key = `${l.address}:${l.port}`
+    const first = seen.get(key)
+    if (first !== undefined && l.port !== 0) {
+      check.report(['listeners', i, 'port'], `${key} is already used by listeners[${first}]`)
+    }
+    seen.set(key, i)
+    const sameName = out.findIndex((o) => o.name === l.name)
+    if (sameName !== i) check.report(['listeners', i, 'name'], `duplicate listener name "${l.name}"`)
+  })
+  return out
+}
+
+function readPassthroughRoutes(check: Checker, value: unknown, path: FieldPath): ListenerConfig['routes'] {
+  const list = check.array(value, path) ?? []
+  const out: ListenerConfig['routes'] = []
+  list.forEach((item, i) => {
+    const obj = check.object(item, [...path, i], true)
+    if (!obj) return
+    check.unknownKeys(obj, [...path, i], ['hosts', 'service'])
+    const hosts = (check.array(obj.hosts, [...path, i, 'hosts'], true) ?? [])
+      .map((h, j) => check.string(h, [...path, i, 'hosts', j], true))
+      .filter((h): h is string => h !== undefined)
+      .map((h) => h.toLowerCase())
+    const service = check.string(obj.service, [...path, i, 'service'], true)
+    if (service !== undefined) out.push({ hosts, service })
+  })
+  return out
+}
+
+function readListenerTls(check: Checker, value: unknown, path: FieldPath, isHttps: boolean): ListenerConfig['tls'] {
+  const obj = check.object(value, path)
+  if (!obj) return isHttps ? { minVersion: 'TLSv1.2', alpn: ['http/1.1'] } : undefined
+  check.unknownKeys(obj, path, ['defaultCertificate', 'minVersion', 'alpn'])
+  const alpn = (check.array(obj.alpn, [...path, 'alpn']) ?? ['http/1.1'])
+    .map((p, i) => check.string(p, [...path, 'alpn', i], true))
+    .filter((p): p is string => p !== undefined)
+  return {
+    defaultCertificate: check.string(obj.defaultCertificate, [...path, 'defaultCertificate']),
+    minVersion: check.oneOf(obj.minVersion, [...path, 'minVersion'], ['TLSv1.2', 'TLSv1.3']) ?? 'TLSv1.2',
+    alpn,
+  }
+}
+
+function readServices(check: Checker, value: unknown): Map<string, ServiceConfig> {
+  const out = new Map<string, ServiceConfig>()
+  const obj = check.object(value, ['services'])
+  if (!obj) return out
+  for (const [name, raw] of Object.entries(obj)) {
+    const path = ['services', name]
+    if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)) {
+      check.report(path, `service name "${name}" must be lowercase letters, digits and '-' (at most 63)`)
+    }
+    const svc = check.object(raw, path, true)
+    if (!svc) continue
+    check.unknownKeys(svc, path, ['endpoints', 'consulName', 'tags'])
+    const endpoints = (check.array(svc.endpoints, [...path, 'endpoints']) ?? []).flatMap((ep, i) => {
+      const parsed = readEndpoint(check, ep, [...path, 'endpoints', i])
+      return parsed ? [parsed] : []
+    })
+    const tags = (check.array(svc.tags, [...path, 'tags']) ?? [])
+      .map((t, i) => check.string(t, [...path, 'tags', i], true))
+      .filter((t): t is string => t !== undefined)
+    out.set(name, { name, endpoints, consulName: check.string(svc.consulName, [...path, 'consulName']), tags })
+  }
+  return out
+}
+
+function readEndpoint(check: Checker, value: unknown, path: FieldPath): ServiceConfig['endpoints'][number] | undefined {
+  if (typeof value === 'string') return readEndpointAddress(check, value, path, 1)
+  const obj = check.object(value, path, true)
+  if (!obj) return undefined
+  check.unknownKeys(obj, path, ['address', 'weight'])
+  const address = check.string(obj.address, [...path, 'address'], true)
+  const weight = check.integer(obj.weight, [...path, 'weight'], 0, 1000) ?? 1
+  return address === undefined ? undefined : readEndpointAddress(check, address, [...path, 'address'], weight)
+}
+
+function readEndpointAddress(check: Checker, text: string, path: FieldPath, weight: number) {
+  const hp = parseHostPort(text)
+  if (!hp) {
+    check.report(path, `"${text}" is not host:port (use 127.0.0.1:8080 or [::1]:8080)`)
+    return undefined
+  }
+  return { ...hp, weight }
+}
+
+function readRulePaths(check: Checker, value: unknown, baseDir: string): string[] {
+  const list = check.array(value, ['rules']) ?? []
+  return list
+    .map((p, i) => check.string(p, ['rules', i], true))
+    .filter((p): p is string => p !== undefined)
+    .map((p) => resolve(baseDir, p))
+}
+
+function readIngress(check: Checker, value: unknown): GatewayConfig['ingress'] {
+  const obj = check.object(value, ['ingress']) ?? {}
+  check.unknownKeys(obj, ['ingress'], ['className', 'defaultClass'])
+  return {
+    className: check.string(obj.className, ['ingress', 'className']) ?? 'portway',
+    defaultClass: check.boolean(obj.defaultClass, ['ingress', 'defaultClass']) ?? true,
+  }
+}
+
+function readLogging(check: Checker, value: unknown, baseDir: string): GatewayConfig['logging'] {
+  const obj = check.object(value, ['logging']) ?? {}
+  check.unknownKeys(obj, ['logging'], ['level', 'destination', 'asyncWrites', 'access'])
+  const destination = check.string(obj.destination, ['logging', 'destination']) ?? 'stdout'
+  return {
+    level: check.oneOf(obj.level, ['logging', 'level'], ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) ?? 'info',
+    destination: destination === 'stdout' || destination === 'stderr' ? destination : resolve(baseDir, destination),
+    asyncWrites: check.boolean(obj.asyncWrites, ['logging', 'asyncWrites']) ?? true,
+    access: check.boolean(obj.access, ['logging', 'access']) ?? true,
+  }
+}
+
+function readTimeouts(check: Checker, value: unknown): TimeoutConfig {
+  const obj = check.object(value, ['timeouts']) ?? {}
+  const keys = Object.keys(DEFAULT_TIMEOUTS) as Array<keyof TimeoutConfig>
+  check.unknownKeys(obj, ['timeouts'], keys)
+  const out = { ...DEFAULT_TIMEOUTS }
+  for (const key of keys) {
+    out[key] = check.integer(obj[key], ['timeouts', key], 1, 3_600_000) ?? DEFAULT_TIMEOUTS[key]
+  }
+  return out
+}
+
+function readProxy(check: Checker, value: unknown): GatewayConfig['proxy'] {
+  const obj = check.object(value, ['proxy']) ?? {}
+  check.unknownKeys(obj, ['proxy'], ['engine', 'connectionsPerEndpoint'])
+  return {
+    engine: check.oneOf(obj.engine, ['proxy', 'engine'], ['undici', 'http-proxy']) ?? 'undici',
+    connectionsPerEndpoint: check.integer(obj.connectionsPerEndpoint, ['proxy', 'connectionsPerEndpoint'], 1, 100_000) ?? 256,
+  }
+}
+
+function readConsul(check: Checker, value: unknown, baseDir: string): ConsulConfig | undefined {
+  const obj = check.object(value, ['consul'])
+  if (!obj) return undefined
+  const path = ['consul']
+  check.unknownKeys(obj, path, ['address', 'token', 'caFile', 'datacenter', 'healthStates', 'waitMs'])
+  const states = (check.array(obj.healthStates, [...path, 'healthStates']) ?? ['passing'])
+    .map((s, i) => check.oneOf(s, [...path, 'healthStates', i], ['passing', 'warning']))
+    .filter((s): s is 'passing' | 'warning' => s !== undefined)
+  const caFile = check.string(obj.caFile, [...path, 'caFile'])
+  return {
+    address: check.string(obj.address, [...path, 'address']),
+    token: check.string(obj.token, [...path, 'token']),
+    caFile: caFile === undefined ? undefined : resolve(baseDir, caFile),
+    datacenter: check.string(obj.datacenter, [...path, 'datacenter']),
+    healthStates: states,
+    waitMs: check.integer(obj.waitMs, [...path, 'waitMs'], 1_000, 600_000),
+  }
+}
+
+function readCertificates(check: Checker, value: unknown, baseDir: string): CertificateConfig[] {
+  const list = check.array(value, ['certificates']) ?? []
+  const out: CertificateConfig[] = []
+  list.forEach((item, i) => {
+    const path = ['certificates', i]
+    const obj = check.object(item, path, true)
+    if (!obj) return
+    check.unknownKeys(obj, path, ['name', 'certFile', 'keyFile', 'chainFile', 'hosts'])
+    const name = check.string(obj.name, [...path, 'name'], true)
+    const certFile = check.string(obj.certFile, [...path, 'certFile'], true)
+    const keyFile = check.string(obj.keyFile, [...path, 'keyFile'], true)
+    const chainFile = check.string(obj.chainFile, [...path, 'chainFile'])
+    const hosts = (check.array(obj.hosts, [...path, 'hosts']) ?? [])
+      .map((h, j) => check.string(h, [...path, 'hosts', j], true))
+      .filter((h): h is string => h !== undefined)
+    if (name === undefined || certFile === undefined || keyFile === undefined) return
+    out.push({
+      name,
+      certFile: resolve(baseDir, certFile),
+      keyFile: resolve(baseDir, keyFile),
+      chainFile: chainFile === undefined ? undefined : resolve(baseDir, chainFile),
+      hosts,
+    })
+  })
+  return out
+}
+
+function readDemoUpstreams(check: Checker, value: unknown): DemoUpstreamConfig[] {
+  const list = check.array(value, ['demoUpstreams']) ?? []
+  const out: DemoUpstreamConfig[] = []
+  list.forEach((item, i) => {
+    const path = ['demoUpstreams', i]
+    const obj = check.object(item, path, true)
+    if (!obj) return
+    check.unknownKeys(obj, path, ['name', 'address'])
+    const name = check.string(obj.name, [...path, 'name'], true)
+    const address = check.string(obj.address, [...path, 'address'], true)
+    const hp = address === undefined ? undefined : parseHostPort(address)
+    if (address !== undefined && !hp) check.report([...path, 'address'], `"${address}" is not host:port`)
+    if (name !== undefined && hp) out.push({ name, ...hp })
+  })
+  return out
+}
+
+function checkReferences(check: Checker, config: GatewayConfig): void {
+  const certNames = new Set(config.certificates.map((c) => c.name))
+  config.listeners.forEach((l, i) => {
+    const wanted = [l.service, ...l.routes.map((r) => r.service)].filter((s): s is string => s !== undefined)
+    for (const svc of wanted) {
+      if (!config.services.has(svc) && config.consul === undefined) {
+        check.report(['listeners', i], `service "${svc}" is not defined under services and no consul is configured`)
+      }
+    }
+    const certName = l.tls?.defaultCertificate
+    if (certName !== undefined && !certNames.has(certName)) {
+      check.report(['listeners', i, 'tls', 'defaultCertificate'], `no certificate named "${certName}" under certificates`)
+    }
+  })
+}

@@ -1,0 +1,101 @@
+export type ListenerProtocol = 'http' | 'https' | 'tcp' | 'tls-passthrough'
+export type ForwardEngine = 'undici' | 'http-proxy'
+
+export interface ListenerTlsConfig {
+  /** Certificate name used when the SNI name is missing or unknown. */
+  defaultCertificate?: string
+  minVersion: 'TLSv1.2' | 'TLSv1.3'
+  alpn: string[]
+}
+
+export interface PassthroughRoute {
+  /** Exact names or one-label wildcards such as `*.example.test`. */
+  hosts: string[]
+  service: string
+}
+
+export interface ListenerConfig {
+  name: string
+  address: string
+  port: number
+  protocol: ListenerProtocol
+  /** Target service of a `tcp` listener, and the fallback of a `tls-passthrough` one. */
+  service?: string
+  /** SNI routes of a `tls-passthrough` listener. */
+  routes: PassthroughRoute[]
+  tls?: ListenerTlsConfig
+  proxyProtocol?: 'v1' | 'v2'
+  accessLog: boolean
+}
+
+export interface StaticEndpointConfig {
+  host: string
+  port: number
+  weight: number
+}
+
+export interface ServiceConfig {
+  name: string
+  /** Static endpoints; a service without them is looked up in Consul. */
+  endpoints: StaticEndpointConfig[]
+  /** Consul service name when it differs from `name`. */
+  consulName?: string
+  tags: string[]
+}
+
+export interface TimeoutConfig {
+  /** Time allowed to open a connection to an upstream. */
+  connectMs: number
+  /** Time from sending a request upstream to receiving its response headers. */
+  upstreamResponseMs: number
+  /** Longest silence on an upstream response body or a TCP connection. */
+  idleMs: number
+  /** Time a client has to send complete request headers. */
+  requestHeadersMs: number
+  /** How long an idle downstream keep-alive connection stays open. */
+  keepAliveMs: number
+  /** How long shutdown waits for in-flight requests before closing their connections. */
+  shutdownMs: number
+}
+
+export interface ConsulConfig {
+  address?: string
+  token?: string
+  caFile?: string
+  datacenter?: string
+  healthStates: Array<'passing' | 'warning'>
+  waitMs?: number
+}
+
+export interface CertificateConfig {
+  name: string
+  certFile: string
+  keyFile: string
+  chainFile?: string
+  hosts: string[]
+}
+
+export interface DemoUpstreamConfig {
+  name: string
+  host: string
+  port: number
+}
+
+export interface GatewayConfig {
+  /** Absolute path of the config file, or `<embedded>`. */
+  file: string
+  listeners: ListenerConfig[]
+  services: Map<string, ServiceConfig>
+  /** Absolute paths of rule files and directories. */
+  rules: string[]
+  ingress: { className: string; defaultClass: boolean }
+  logging: { level: string; destination: string; asyncWrites: boolean; access: boolean }
+  timeouts: TimeoutConfig
+  proxy: { engine: ForwardEngine; connectionsPerEndpoint: number }
+  consul?: ConsulConfig
+  certificates: CertificateConfig[]
+  /** Folder for generated state such as the default certificate. */
+  dataDir: string
+  /** Echo servers the gateway starts as child processes, for the embedded demo. */
+  demoUpstreams: DemoUpstreamConfig[]
+}

@@ -1,0 +1,306 @@
+import { performance } from 'node:perf_hooks'
+import { loadConfigFile } from './config/load-config.js'
+import { formatHostPort } from './config/address.js'
+import type { GatewayConfig, ListenerConfig } from './config/types.js'
+import { startDemoUpstreams } from './demo/demo-upstreams.js'
+import type { DiscoveryProvider, EndpointSpec, ServiceQuery } from './discovery/types.js'
+import { formatProblem } from './errors.js'
+import type { BackendRef } from './ingress/model.js'
+import { compileRoutes, type BackendResolver } from './ingress/routing-table.js'
+import { RuleSet, type RuleScan } from './ingress/rule-set.js'
+import type { Logger } from './log.js'
+import { WeightedRoundRobinBalancer } from './proxy/balancers/weighted-round-robin.js'
+import type { Forwarder } from './proxy/exchange.js'
+import { HttpProxyForwarder } from './proxy/forward-http-proxy.js'
+import { UndiciForwarder } from './proxy/forward-undici.js'
+import { HttpHandler, type AccessRecord, type DataPlane } from './proxy/http-handler.js'
+import { HttpListener } from './proxy/http-listener.js'
+import { UpstreamRegistry, type PoolEndpoint } from './proxy/upstream-pool.js'
+import { PathWatcher } from './util/path-watcher.js'
+
+export interface GatewayOptions {
+  log: Logger
+  /** Watch config and rule files and reload on change. */
+  watch?: boolean
+  pollMs?: number
+  /** Extra discovery sources, such as Consul. */
+  providers?: DiscoveryProvider[]
+  /** Called once per finished request, for metrics. */
+  onRecord?: (record: AccessRecord, endpoint: PoolEndpoint | undefined) => void
+}
+
+export interface BoundListener {
+  name: string
+  protocol: ListenerConfig['protocol']
+  address: string
+  port: number
+}
+
+/**
+ * The running gateway: owns the config, the rule files, the upstream pools and the listeners,
+ * and swaps in a new routing generation when a valid change arrives.
+ */
+export class Gateway {
+  #config: GatewayConfig
+  readonly #log: Logger
+  readonly #options: GatewayOptions
+  readonly registry = new UpstreamRegistry(() => new WeightedRoundRobinBalancer())
+  #rules: RuleSet
+  #dataPlane: DataPlane
+  #undici: UndiciForwarder
+  #httpProxy: HttpProxyForwarder
+  readonly #listeners: HttpListener[] = []
+  readonly #bound: BoundListener[] = []
+  #watchers: PathWatcher[] = []
+  #stopDemo: (() => void) | undefined
+  #draining = false
+  #providerQueries = new Map<string, ServiceQuery>()
+
+  constructor(config: GatewayConfig, options: GatewayOptions) {
+    this.#config = config
+    this.#log = options.log
+    this.#options = options
+    this.#rules = new RuleSet(config.rules, config.ingress)
+    const forwarderOptions = { timeouts: config.timeouts, connectionsPerEndpoint: config.proxy.connectionsPerEndpoint }
+    this.#undici = new UndiciForwarder(forwarderOptions)
+    this.#httpProxy = new HttpProxyForwarder(forwarderOptions)
+    this.#dataPlane = { generation: 0, table: compileRoutes([], () => ({ error: 'empty' })).table, registry: this.registry }
+    for (const provider of options.providers ?? []) {
+      provider.onChange((key, endpoints) => this.#applyEndpoints(key, endpoints, provider.source))
+    }
+  }
+
+  get config(): GatewayConfig {
+    return this.#config
+  }
+
+  get dataPlane(): DataPlane {
+    return this.#dataPlane
+  }
+
+  get listeners(): readonly BoundListener[] {
+    return this.#bound
+  }
+
+  get draining(): boolean {
+    return this.#draining
+  }
+
+  async start(): Promise<void> {
+    this.#log.info({ config: this.#config.file, engine: this.#config.proxy.engine }, 'gateway starting')
+    if (this.#config.demoUpstreams.length > 0) {
+      this.#stopDemo = await startDemoUpstreams(this.#config.demoUpstreams, this.#log)
+    }
+    this.#reloadRules('start')
+    for (const listener of this.#config.listeners) await this.#bind(listener)
+    if (this.#options.watch !== false) await this.#startWatching()
+    this.#log.info({ listeners: this.#bound.length, routes: this.#dataPlane.table.size, generation: this.#dataPlane.generation }, 'gateway started')
+  }
+
+  /** Stops accepting, lets in-flight requests finish up to the shutdown deadline, then closes. */
+  async stop(): Promise<void> {
+    if (this.#draining) return
+    this.#draining = true
+    const started = performance.now()
+    this.#log.info({ deadlineMs: this.#config.timeouts.shutdownMs }, 'gateway stopping')
+    for (const w of this.#watchers) w.close()
+    await Promise.all(this.#listeners.map((l) => l.close(this.#config.timeouts.shutdownMs)))
+    await Promise.all([this.#undici.close(), this.#httpProxy.close()])
+    for (const provider of this.#options.providers ?? []) await provider.close()
+    this.#stopDemo?.()
+    this.#log.info({ ms: Math.round(performance.now() - started) }, 'gateway stopped')
+  }
+
+  /** Re-reads the rule files and swaps in a new generation when something changed. */
+  reloadRules(reason = 'manual'): RuleScan {
+    return this.#reloadRules(reason)
+  }
+
+  /** Re-reads the config file; an invalid file is rejected and the running config is kept. */
+  reloadConfig(): boolean {
+    if (this.#config.file === '<embedded>') return false
+    const result = loadConfigFile(this.#config.file)
+    if (!result.ok) {
+      this.#log.error(
+        { file: this.#config.file, problems: result.problems.map(formatProblem) },
+        'config change rejected; the running config stays in effect',
+      )
+      return false
+    }
+    const next = result.config
+    const listenersChanged = JSON.stringify(next.listeners) !== JSON.stringify(this.#config.listeners)
+    if (listenersChanged) {
+      // NOTE: listeners are bound once; a changed listener list applies at the next start.
+      this.#log.warn({ file: next.file }, 'listener changes need a restart; other changes are applied')
+      next.listeners = this.#config.listeners
+    }
+    const rulesChanged = JSON.stringify(next.rules) !== JSON.stringify(this.#config.rules) ||
+      JSON.stringify(next.ingress) !== JSON.stringify(this.#config.ingress)
+    this.#config = next
+    const forwarderOptions = { timeouts: next.timeouts, connectionsPerEndpoint: next.proxy.connectionsPerEndpoint }
+    this.#undici.configure(forwarderOptions)
+    this.#httpProxy.configure(forwarderOptions)
+    if (rulesChanged) {
+      this.#rules = new RuleSet(next.rules, next.ingress)
+      void this.#restartRuleWatcher()
+    }
+    this.#reloadRules('config changed', true)
+    return true
+  }
+
+  #reloadRules(reason: string, force = false): RuleScan {
+    const started = performance.now()
+    const scan = this.#rules.scan()
+    for (const rejected of scan.rejected) {
+      this.#log.error(
+        { file: rejected.file, problems: rejected.problems.map(formatProblem) },
+        'rule file rejected; its last good rules keep serving',
+      )
+    }
+    for (const skipped of scan.skipped) {
+      this.#log.info({ file: skipped.file, line: skipped.line, ingress: skipped.name, reason: skipped.reason }, 'ingress skipped')
+    }
+    if (!scan.changed && !force && this.#dataPlane.generation > 0) return scan
+    const { table, duplicates } = compileRoutes(this.#rules.ingresses(), this.#resolveBackend)
+    for (const dup of duplicates) this.#log.warn({ rule: dup.rule, file: dup.file, line: dup.line, reason: dup.reason }, 'duplicate rule ignored')
+    for (const bad of table.rejected) this.#log.error({ rule: bad.rule, file: bad.file, line: bad.line, reason: bad.reason }, 'rule disabled')
+    this.#syncServices(table.routes.map((r) => r.service))
+    this.#dataPlane = { generation: this.#dataPlane.generation + 1, table, registry: this.registry }
+    this.#log.info(
+      {
+        generation: this.#dataPlane.generation,
+        reason,
+        routes: table.size,
+        disabled: table.rejected.length,
+        filesAccepted: scan.accepted.length,
+        filesRejected: scan.rejected.length,
+        ms: Math.round((performance.now() - started) * 100) / 100,
+      },
+      'routes applied',
+    )
+    return scan
+  }
+
+  readonly #resolveBackend: BackendResolver = (backend: BackendRef) => {
+    const svc = this.#config.services.get(backend.service)
+    if (svc !== undefined && svc.endpoints.length > 0) return { service: svc.name }
+    if (this.#config.consul !== undefined || (this.#options.providers?.length ?? 0) > 0) {
+      return { service: consulServiceKey(backend, svc?.consulName) }
+    }
+    return { error: `service "${backend.service}" is not defined under services in ${this.#config.file} and no consul is configured` }
+  }
+
+  /** Creates pools for the services in use, fills static ones and tells providers what to watch. */
+  #syncServices(keys: readonly string[]): void {
+    const used = new Set(keys)
+    for (const l of this.#config.listeners) {
+      for (const svc of [l.service, ...l.routes.map((r) => r.service)]) if (svc !== undefined) used.add(svc)
+    }
+    const queries = new Map<string, ServiceQuery>()
+    for (const key of used) {
+      const pool = this.registry.ensure(key)
+      const svc = this.#config.services.get(key)
+      if (svc !== undefined && svc.endpoints.length > 0) {
+        pool.setEndpoints(svc.endpoints.map((e): EndpointSpec => ({
+          id: formatHostPort(e.host, e.port),
+          host: e.host,
+          port: e.port,
+          weight: e.weight,
+          health: 'passing',
+          source: 'static',
+        })))
+      } else {
+        queries.set(key, parseServiceKey(key, this.#config))
+      }
+    }
+    this.registry.retain(used)
+    const addresses = new Set<string>()
+    for (const pool of this.registry.pools()) for (const ep of pool.endpoints) addresses.add(ep.address)
+    this.#undici.retainAddresses(addresses)
+    this.#providerQueries = queries
+    for (const provider of this.#options.providers ?? []) provider.setWatched([...queries.values()])
+  }
+
+  #applyEndpoints(key: string, endpoints: readonly EndpointSpec[], source: string): void {
+    if (!this.#providerQueries.has(key)) return
+    const pool = this.registry.ensure(key)
+    pool.setEndpoints(endpoints)
+    this.#log.info({ service: key, source, endpoints: endpoints.length }, 'endpoints updated')
+    if (endpoints.length === 0) this.#log.warn({ service: key, source }, 'service has no endpoint; its routes answer 503')
+  }
+
+  async #bind(listener: ListenerConfig): Promise<void> {
+    if (listener.protocol !== 'http') {
+      // TODO: https, tcp and tls-passthrough listeners are not wired yet.
+      this.#log.warn({ listener: listener.name, protocol: listener.protocol }, 'listener protocol not supported yet; skipped')
+      return
+    }
+    const log = this.#log.child({ listener: listener.name })
+    const forwarder: Forwarder = this.#config.proxy.engine === 'undici' ? this.#undici : this.#httpProxy
+    const handler = new HttpHandler({
+      listener: listener.name,
+      proto: 'http',
+      dataPlane: () => this.#dataPlane,
+      forwarder,
+      upgrader: this.#httpProxy,
+      accessLog: listener.accessLog && this.#config.logging.access ? this.#log.child({}) : undefined,
+      log,
+      onRecord: this.#options.onRecord,
+      isDraining: () => this.#draining,
+      maxAttempts: 3,
+    })
+    const http = new HttpListener(listener, handler, this.#config.timeouts, log)
+    const port = await http.listen()
+    this.#listeners.push(http)
+    this.#bound.push({ name: listener.name, protocol: listener.protocol, address: listener.address, port })
+    log.info({ address: formatHostPort(listener.address, port), protocol: listener.protocol }, 'listener bound')
+  }
+
+  async #startWatching(): Promise<void> {
+    const pollMs = this.#options.pollMs ?? 2_000
+    if (this.#config.file !== '<embedded>') {
+      const configWatcher = new PathWatcher([this.#config.file], () => this.reloadConfig(), { pollMs, debounceMs: 100 })
+      await configWatcher.start()
+      this.#watchers.push(configWatcher)
+    }
+    await this.#restartRuleWatcher()
+  }
+
+  #ruleWatcher: PathWatcher | undefined
+
+  async #restartRuleWatcher(): Promise<void> {
+    if (this.#options.watch === false) return
+    this.#ruleWatcher?.close()
+    this.#watchers = this.#watchers.filter((w) => w !== this.#ruleWatcher)
+    const watcher = new PathWatcher(this.#rules.paths, () => this.#reloadRules('rule files changed'), {
+      pollMs: this.#options.pollMs ?? 2_000,
+      debounceMs: 100,
+    })
+    this.#ruleWatcher = watcher
+    this.#watchers.push(watcher)
+    await watcher.start()
+  }
+}
+
+/** Key of a discovered service pool: `name@consul`, plus `:port` or `#portName` filters. */
+export function consulServiceKey(backend: BackendRef, consulName?: string): string {
+  let key = `${consulName ?? backend.service}@consul`
+  if (backend.portNumber !== undefined) key += `:${backend.portNumber}`
+  else if (backend.portName !== undefined) key += `#${backend.portName}`
+  return key
+}
+
+function parseServiceKey(key: string, config: GatewayConfig): ServiceQuery {
+  const match = /^([^@]+)(?:@consul)?(?::(\d+)|#(.+))?$/.exec(key)
+  const name = match?.[1] ?? key
+  const svc = config.services.get(name)
+  const tags = [...(svc?.tags ?? [])]
+  if (match?.[3] !== undefined) tags.push(match[3])
+  return {
+    key,
+    name: svc?.consulName ?? name,
+    tags,
+    datacenter: config.consul?.datacenter,
+    port: match?.[2] === undefined ? undefined : Number(match[2]),
+  }
+}

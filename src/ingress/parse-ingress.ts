@@ -1,0 +1,247 @@
+import { isIP } from 'node:net'
+import type { Problem } from '../errors.js'
+import { Checker, describe, type FieldPath } from '../config/checker.js'
+import { parseYamlDocuments, type YamlDoc } from '../config/yaml-source.js'
+import type { BackendRef, IngressSpec, PathType, RuleSpec, TlsSpec } from './model.js'
+
+export interface IngressClassPolicy {
+  className: string
+  /** Accept Ingresses that name no class. */
+  defaultClass: boolean
+}
+
+/** An Ingress that was valid but is not for this gateway. */
+export interface SkippedObject {
+  file: string
+  line?: number
+  name: string
+  reason: string
+}
+
+export interface ParsedRuleFile {
+  ingresses: IngressSpec[]
+  skipped: SkippedObject[]
+  problems: Problem[]
+}
+
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+const PORT_NAME = /^(?=.{1,15}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?$/
+const CLASS_ANNOTATION = 'kubernetes.io/ingress.class'
+const PATH_TYPES: readonly PathType[] = ['Exact', 'Prefix', 'ImplementationSpecific']
+
+/** Parses and validates every document of a rule file. Any problem rejects the whole file. */
+export function parseRuleFile(file: string, text: string, policy: IngressClassPolicy): ParsedRuleFile {
+  const { docs, problems } = parseYamlDocuments(file, text)
+  const out: ParsedRuleFile = { ingresses: [], skipped: [], problems }
+  docs.forEach((doc, index) => {
+    const check = new Checker(doc)
+    const ingress = readIngressDocument(check, doc, index, policy, out.skipped)
+    out.problems.push(...check.problems)
+    if (ingress) out.ingresses.push(ingress)
+  })
+  const names = new Set<string>()
+  for (const ing of out.ingresses) {
+    if (names.has(ing.name)) {
+      out.problems.push({ file, path: 'metadata.name', line: ing.line, message: `Ingress ${ing.name} is defined twice in this file` })
+    }
+    names.add(ing.name)
+  }
+  return out
+}
+
+function readIngressDocument(
+  check: Checker,
+  doc: YamlDoc,
+  index: number,
+  policy: IngressClassPolicy,
+  skipped: SkippedObject[],
+): IngressSpec | undefined {
+  const root = check.object(doc.value, [], true)
+  if (!root) return undefined
+  const kind = root.kind
+  const apiVersion = root.apiVersion
+  if (kind !== 'Ingress') {
+    check.report(['kind'], `document ${index + 1} has kind ${describe(kind)}; a rule file holds only kind: Ingress`)
+    return undefined
+  }
+  if (apiVersion !== 'networking.k8s.io/v1') {
+    check.report(['apiVersion'], `must be networking.k8s.io/v1, got ${describe(apiVersion)}`)
+    return undefined
+  }
+  const meta = check.object(root.metadata, ['metadata'], true) ?? {}
+  const name = check.string(meta.name, ['metadata', 'name'], true) ?? `document-${index + 1}`
+  const namespace = check.string(meta.namespace, ['metadata', 'namespace']) ?? 'default'
+  const fullName = `${namespace}/${name}`
+  const annotations = readAnnotations(check, meta.annotations)
+  const spec = check.object(root.spec, ['spec'], true) ?? {}
+  const ingress: IngressSpec = {
+    name: fullName,
+    file: doc.file,
+    line: doc.lineOf([]),
+    rules: [],
+    tls: readTls(check, spec.tls),
+    annotations,
+  }
+  if (spec.defaultBackend !== undefined) {
+    ingress.defaultBackend = readBackend(check, spec.defaultBackend, ['spec', 'defaultBackend'])
+  }
+  ingress.rules = readRules(check, spec.rules, ingress)
+  if (spec.rules === undefined && spec.defaultBackend === undefined) {
+    check.report(['spec'], 'needs rules or a defaultBackend')
+  }
+  const className = annotations[CLASS_ANNOTATION] ?? (typeof spec.ingressClassName === 'string' ? spec.ingressClassName : undefined)
+  const skipReason = classSkipReason(className, policy)
+  if (skipReason !== undefined) {
+    skipped.push({ file: doc.file, line: ingress.line, name: fullName, reason: skipReason })
+    return undefined
+  }
+  return ingress
+}
+
+function classSkipReason(className: string | undefined, policy: IngressClassPolicy): string | undefined {
+  if (className === undefined) {
+    return policy.defaultClass ? undefined : `it names no ingress class and this gateway is not the default class (ingress.defaultClass: false)`
+  }
+  if (className !== policy.className) return `its ingress class is "${className}", not "${policy.className}"`
+  return undefined
+}
+
+function readAnnotations(check: Checker, value: unknown): Record<string, string> {
+  const obj = check.object(value, ['metadata', 'annotations']) ?? {}
+  const out: Record<string, string> = {}
+  for (const [key, v] of Object.entries(obj)) {
+    if (typeof v !== 'string') check.report(['metadata', 'annotations', key], `must be a string, got ${describe(v)}`)
+    else out[key] = v
+  }
+  return out
+}
+
+function readRules(check: Checker, value: unknown, ingress: IngressSpec): RuleSpec[] {
+  const list = check.array(value, ['spec', 'rules']) ?? []
+  const out: RuleSpec[] = []
+  list.forEach((item, i) => {
+    const path: FieldPath = ['spec', 'rules', i]
+    const rule = check.object(item, path, true)
+    if (!rule) return
+    const host = rule.host === undefined ? undefined : readHost(check, rule.host, [...path, 'host'])
+    const http = check.object(rule.http, [...path, 'http'], true)
+    if (!http) return
+    const paths = check.array(http.paths, [...path, 'http', 'paths'], true) ?? []
+    if (Array.isArray(http.paths) && paths.length === 0) check.report([...path, 'http', 'paths'], 'must list at least one path')
+    paths.forEach((p, j) => {
+      const spec = readPath(check, p, [...path, 'http', 'paths', j])
+      if (!spec) return
+      out.push({
+        id: `${ingress.name}#${i}.${j}`,
+        ingress: ingress.name,
+        file: ingress.file,
+        line: check.doc.lineOf([...path, 'http', 'paths', j]),
+        host,
+        ...spec,
+      })
+    })
+  })
+  return out
+}
+
+function readPath(check: Checker, value: unknown, path: FieldPath): Pick<RuleSpec, 'path' | 'pathType' | 'backend'> | undefined {
+  const obj = check.object(value, path, true)
+  if (!obj) return undefined
+  const pathType = check.oneOf(obj.pathType, [...path, 'pathType'], PATH_TYPES)
+  if (obj.pathType === undefined) check.report([...path, 'pathType'], `is required (${PATH_TYPES.join(', ')})`)
+  let rulePath = obj.path === undefined ? undefined : check.string(obj.path, [...path, 'path'])
+  if (pathType !== undefined) {
+    if (rulePath === undefined && pathType !== 'ImplementationSpecific') check.report([...path, 'path'], `is required for pathType ${pathType}`)
+    if (rulePath !== undefined) {
+      const reason = invalidPathReason(rulePath)
+      if (reason !== undefined) check.report([...path, 'path'], reason)
+    }
+  }
+  const backend = readBackend(check, obj.backend, [...path, 'backend'])
+  if (pathType === undefined || backend === undefined) return undefined
+  rulePath ??= '/'
+  return { path: rulePath, pathType, backend }
+}
+
+/** Returns why a rule path is invalid, following the Ingress v1 validation rules. */
+export function invalidPathReason(path: string): string | undefined {
+  if (!path.startsWith('/')) return `"${path}" must begin with "/"`
+  for (const bad of ['//', '/./', '/../', '%2f', '%2F']) {
+    if (path.includes(bad)) return `"${path}" must not contain "${bad}"`
+  }
+  if (path.endsWith('/..') || path.endsWith('/.')) return `"${path}" must not end with "/.." or "/."`
+  if (/[?#\s]/.test(path)) return `"${path}" must not contain "?", "#" or whitespace`
+  return undefined
+}
+
+function readHost(check: Checker, value: unknown, path: FieldPath): string | undefined {
+  const host = check.string(value, path)
+  if (host === undefined) return undefined
+  const reason = invalidHostReason(host)
+  if (reason !== undefined) {
+    check.report(path, reason)
+    return undefined
+  }
+  return host
+}
+
+/** Returns why a rule host is invalid: lower-case DNS name, or `*.` plus one, no IP or port. */
+export function invalidHostReason(host: string): string | undefined {
+  if (host.includes(':')) return `"${host}" must not contain a port or be an IPv6 address`
+  if (isIP(host) !== 0) return `"${host}" is an IP address; rule hosts must be DNS names`
+  if (host !== host.toLowerCase()) return `"${host}" must be lower-case`
+  if (host.endsWith('.')) return `"${host}" must not end with a dot`
+  const labels = host.split('.')
+  const isWildcard = labels[0] === '*'
+  if (isWildcard && labels.length < 2) return `"${host}" is a bare wildcard; write "*.example.com"`
+  if (host.length > 253) return `"${host}" is longer than 253 characters`
+  for (const [i, label] of labels.entries()) {
+    if (i === 0 && isWildcard) continue
+    if (label.length > 63 || !DNS1123_LABEL.test(label)) {
+      return `"${host}" has an invalid label "${label}" (lower-case letters, digits and '-'; a wildcard must be the whole first label)`
+    }
+  }
+  return undefined
+}
+
+function readBackend(check: Checker, value: unknown, path: FieldPath): BackendRef | undefined {
+  const obj = check.object(value, path, true)
+  if (!obj) return undefined
+  if (obj.resource !== undefined) {
+    check.report([...path, 'resource'], 'resource backends are not supported; name a service')
+    return undefined
+  }
+  const svc = check.object(obj.service, [...path, 'service'], true)
+  if (!svc) return undefined
+  const name = check.string(svc.name, [...path, 'service', 'name'], true)
+  if (name !== undefined && !DNS1035_LABEL.test(name)) {
+    check.report([...path, 'service', 'name'], `"${name}" must be a DNS-1035 label (lower-case letters, digits and '-', starting with a letter, at most 63)`)
+  }
+  const port = check.object(svc.port, [...path, 'service', 'port'])
+  const ref: BackendRef = { service: name ?? '' }
+  if (port) {
+    const portPath = [...path, 'service', 'port']
+    if ((port.number === undefined) === (port.name === undefined)) check.report(portPath, 'needs exactly one of number or name')
+    ref.portNumber = check.integer(port.number, [...portPath, 'number'], 1, 65535)
+    const portName = check.string(port.name, [...portPath, 'name'])
+    if (portName !== undefined && !PORT_NAME.test(portName)) check.report([...portPath, 'name'], `"${portName}" is not a valid port name`)
+    else ref.portName = portName
+  }
+  return name === undefined ? undefined : ref
+}
+
+function readTls(check: Checker, value: unknown): TlsSpec[] {
+  const list = check.array(value, ['spec', 'tls']) ?? []
+  const out: TlsSpec[] = []
+  list.forEach((item, i) => {
+    const path: FieldPath = ['spec', 'tls', i]
+    const obj = check.object(item, path, true)
+    if (!obj) return
+    const hosts = (check.array(obj.hosts, [...path, 'hosts']) ?? [])
+      .map((h, j) => readHost(check, h, [...path, 'hosts', j]))
+      .filter((h): h is string => h !== undefined)
+    out.push({ hosts, secretName: check.string(obj.secretName, [...path, 'secretName']) })
+  })
+  return out
+}

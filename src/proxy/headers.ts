@@ -1,0 +1,105 @@
+import type { IncomingHttpHeaders } from 'node:http'
+
+/**
+ * Connection-specific fields a proxy must not forward (RFC 9110 section 7.6.1), plus `expect`,
+ * which the gateway answers itself, and `http2-settings`, which belongs to one connection.
+ */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'proxy-connection',
+  'keep-alive',
+  'te',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'http2-settings',
+])
+
+const FORWARDED_SET_BY_GATEWAY = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'])
+
+/** Returns the extra field names a Connection header lists, lower-cased; undefined when none. */
+export function connectionTokens(value: string | undefined): Set<string> | undefined {
+  if (value === undefined || value === '') return undefined
+  let tokens: Set<string> | undefined
+  for (const part of value.split(',')) {
+    const token = part.trim().toLowerCase()
+    if (token === '' || token === 'close' || token === 'keep-alive') continue
+    tokens ??= new Set()
+    tokens.add(token)
+  }
+  return tokens
+}
+
+export interface ForwardedInfo {
+  clientIp: string
+  /** `http` or `https`: how the request reached the gateway. */
+  proto: string
+}
+
+/**
+ * Builds the upstream request header list from the downstream raw headers: drops hop-by-hop
+ * fields, appends the client to X-Forwarded-For and sets X-Forwarded-Proto and -Host once.
+ * The Host header passes unchanged. Returns a flat `[name, value, ...]` list.
+ */
+export function buildUpstreamHeaders(rawHeaders: readonly string[], connection: string | undefined, info: ForwardedInfo): string[] {
+  const named = connectionTokens(connection)
+  const out: string[] = []
+  let forwardedFor: string | undefined
+  let host: string | undefined
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!
+    const value = rawHeaders[i + 1]!
+    const lower = name.toLowerCase()
+    if (HOP_BY_HOP.has(lower) || (named !== undefined && named.has(lower))) continue
+    if (FORWARDED_SET_BY_GATEWAY.has(lower)) {
+      if (lower === 'x-forwarded-for') forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`
+      continue
+    }
+    if (lower === 'host') host = value
+    out.push(name, value)
+  }
+  out.push('x-forwarded-for', forwardedFor === undefined ? info.clientIp : `${forwardedFor}, ${info.clientIp}`)
+  out.push('x-forwarded-proto', info.proto)
+  if (host !== undefined) out.push('x-forwarded-host', host)
+  return out
+}
+
+/** Applies the same rules to a parsed header object in place, for engines that take one. */
+export function rewriteUpstreamHeaders(headers: IncomingHttpHeaders, info: ForwardedInfo): void {
+  const named = connectionTokens(headers.connection)
+  for (const name of Object.keys(headers)) {
+    if (HOP_BY_HOP.has(name) || (named !== undefined && named.has(name))) delete headers[name]
+  }
+  const prior = headers['x-forwarded-for']
+  headers['x-forwarded-for'] = prior === undefined || prior === '' ? info.clientIp : `${prior}, ${info.clientIp}`
+  headers['x-forwarded-proto'] = info.proto
+  if (headers.host !== undefined) headers['x-forwarded-host'] = headers.host
+  else delete headers['x-forwarded-host']
+}
+
+/**
+ * Filters hop-by-hop fields out of an upstream response's raw header list. Values come back
+ * as strings, in a flat list that `ServerResponse.writeHead` accepts.
+ */
+export function filterResponseHeaders(raw: ReadonlyArray<Buffer | string>): string[] {
+  let named: Set<string> | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    if (String(raw[i]).toLowerCase() === 'connection') named = connectionTokens(String(raw[i + 1]))
+  }
+  const out: string[] = []
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = String(raw[i])
+    const lower = name.toLowerCase()
+    if (HOP_BY_HOP.has(lower) || (named !== undefined && named.has(lower))) continue
+    out.push(name, String(raw[i + 1]))
+  }
+  return out
+}
+
+/** Removes hop-by-hop fields from a parsed response header object in place. */
+export function stripResponseHeaders(headers: IncomingHttpHeaders): void {
+  const named = connectionTokens(headers.connection)
+  for (const name of Object.keys(headers)) {
+    if (HOP_BY_HOP.has(name) || (named !== undefined && named.has(name))) delete headers[name]
+  }
+}

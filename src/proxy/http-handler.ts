@@ -1,0 +1,368 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import { ERRORS, type ErrorCode } from '../errors.js'
+import type { Logger } from '../log.js'
+import type { CompiledRoute, RoutingTable } from '../ingress/routing-table.js'
+import { acceptsJson, sendError, sendSocketError } from './error-response.js'
+import type { AttemptFailure, AttemptSink, Exchange, Forwarder } from './exchange.js'
+import type { HttpProxyForwarder } from './forward-http-proxy.js'
+import { buildUpstreamHeaders, rewriteUpstreamHeaders } from './headers.js'
+import type { PoolEndpoint, UpstreamPool, UpstreamRegistry } from './upstream-pool.js'
+
+/** One generation of routing state. Requests keep the generation they started with. */
+export interface DataPlane {
+  readonly generation: number
+  readonly table: RoutingTable
+  readonly registry: UpstreamRegistry
+}
+
+/** A finished request or upgrade, as the access log and metrics see it. */
+export interface AccessRecord {
+  kind: 'access'
+  reqId: string
+  listener: string
+  client: string
+  method: string
+  authority: string
+  path: string
+  proto: string
+  status: number
+  route?: string
+  service?: string
+  upstream?: string
+  upstreamStatus?: number
+  flag?: string
+  attempts: number
+  bytesIn: number
+  bytesOut: number
+  totalMs: number
+  upstreamMs?: number
+  generation: number
+}
+
+export interface HttpHandlerOptions {
+  listener: string
+  proto: 'http' | 'https'
+  dataPlane: () => DataPlane
+  forwarder: Forwarder
+  /** Handles upgrades, and plain requests too when it is also `forwarder`. */
+  upgrader: HttpProxyForwarder
+  accessLog?: Logger
+  log: Logger
+  /** Called once per finished request, after the access record is built. */
+  onRecord?: (record: AccessRecord, endpoint: PoolEndpoint | undefined) => void
+  /** Called when an attempt on an endpoint ends, for passive health tracking. */
+  onAttemptResult?: (pool: UpstreamPool, endpoint: PoolEndpoint, failure: AttemptFailure | undefined, status?: number) => void
+  isDraining: () => boolean
+  maxAttempts: number
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
+let nextRequestId = 0
+const ID_PREFIX = `${process.pid.toString(36)}-`
+
+/** Routes downstream HTTP requests and upgrades to upstream endpoints. */
+export class HttpHandler {
+  readonly #options: HttpHandlerOptions
+  readonly #usesHeaderList: boolean
+
+  constructor(options: HttpHandlerOptions) {
+    this.#options = options
+    this.#usesHeaderList = options.forwarder !== (options.upgrader as Forwarder)
+  }
+
+  handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const dp = this.#options.dataPlane()
+    const exchange = new ProxyExchange(req, res, this.#options, dp.generation)
+    res.on('close', exchange.onDownstreamClose)
+    if (this.#options.isDraining()) res.shouldKeepAlive = false
+
+    const host = req.headers.host
+    if (host === undefined || host === '') {
+      exchange.reject('GW_ROUTE_MISSING_HOST', 'the request has no Host header')
+      return
+    }
+    const url = req.url ?? '/'
+    if (url.charCodeAt(0) !== 47) {
+      exchange.reject('GW_ROUTE_BAD_REQUEST', 'the request target must be a path starting with "/"')
+      return
+    }
+    const match = dp.table.match(host, exchange.path)
+    if (match === undefined) {
+      exchange.reject('GW_ROUTE_NOT_FOUND', `no rule matches host "${host}" and path "${exchange.path}"`)
+      return
+    }
+    exchange.route = match.route
+    const pool = dp.registry.get(match.route.service)
+    if (pool === undefined) {
+      exchange.reject('GW_UPSTREAM_UNKNOWN_SERVICE', `service "${match.route.service}" is not known`)
+      return
+    }
+    exchange.pool = pool
+    if (this.#usesHeaderList) {
+      exchange.upstreamHeaders = buildUpstreamHeaders(req.rawHeaders, req.headers.connection, exchange)
+    } else {
+      rewriteUpstreamHeaders(req.headers, exchange)
+    }
+    exchange.attempt()
+  }
+
+  handleUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+    socket.on('error', () => undefined)
+    const started = performance.now()
+    const dp = this.#options.dataPlane()
+    const host = req.headers.host ?? ''
+    const url = req.url ?? '/'
+    const q = url.indexOf('?')
+    const path = q === -1 ? url : url.slice(0, q)
+    const record = baseRecord(this.#options, req, host, path, dp.generation)
+    const finish = (status: number, flag: string | undefined, endpoint?: PoolEndpoint): void => {
+      record.status = status
+      record.flag = flag
+      record.totalMs = round(performance.now() - started)
+      this.#options.accessLog?.info(record)
+      this.#options.onRecord?.(record, endpoint)
+    }
+    const match = host === '' ? undefined : dp.table.match(host, path)
+    if (match === undefined) {
+      sendSocketError(socket, host === '' ? 'GW_ROUTE_MISSING_HOST' : 'GW_ROUTE_NOT_FOUND', 'no rule matches this upgrade request')
+      finish(host === '' ? 400 : 404, host === '' ? ERRORS.GW_ROUTE_MISSING_HOST.flag : ERRORS.GW_ROUTE_NOT_FOUND.flag)
+      return
+    }
+    record.route = match.route.name
+    record.service = match.route.service
+    const endpoint = dp.registry.get(match.route.service)?.pick({ clientIp: record.client })
+    if (endpoint === undefined) {
+      sendSocketError(socket, 'GW_UPSTREAM_NO_ENDPOINT', `service "${match.route.service}" has no available endpoint`)
+      finish(503, ERRORS.GW_UPSTREAM_NO_ENDPOINT.flag)
+      return
+    }
+    record.upstream = endpoint.address
+    record.attempts = 1
+    const forwarded = req.headers['x-forwarded-for']
+    req.headers['x-forwarded-for'] = forwarded === undefined ? record.client : `${String(forwarded)}, ${record.client}`
+    req.headers['x-forwarded-proto'] = this.#options.proto
+    req.headers['x-forwarded-host'] = host
+    endpoint.inflight++
+    let failed = false
+    socket.once('close', () => {
+      endpoint.inflight--
+      if (!failed) finish(101, 'upgrade', endpoint)
+    })
+    this.#options.upgrader.upgrade(req, socket, head, endpoint, (failure) => {
+      failed = true
+      sendSocketError(socket, failure.code, `upstream ${endpoint.address}: ${failure.detail}`)
+      finish(ERRORS[failure.code].status, ERRORS[failure.code].flag, endpoint)
+    })
+  }
+}
+
+function baseRecord(options: HttpHandlerOptions, req: IncomingMessage, host: string, path: string, generation: number): AccessRecord {
+  return {
+    kind: 'access',
+    reqId: ID_PREFIX + (nextRequestId++).toString(36),
+    listener: options.listener,
+    client: clientAddress(req.socket),
+    method: req.method ?? '',
+    authority: host,
+    path,
+    proto: options.proto,
+    status: 0,
+    attempts: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    totalMs: 0,
+    generation,
+  }
+}
+
+function clientAddress(socket: Socket): string {
+  const ip = socket.remoteAddress ?? ''
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000
+}
+
+/** Per-request state; also the sink its forwarder reports each attempt to. */
+class ProxyExchange implements Exchange, AttemptSink {
+  readonly id: string
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly startedAt = performance.now()
+  readonly clientIp: string
+  readonly proto: 'http' | 'https'
+  readonly path: string
+  readonly hasBody: boolean
+  route?: CompiledRoute
+  pool?: UpstreamPool
+  endpoint?: PoolEndpoint
+  upstreamHeaders?: string[]
+  upstreamStartedAt = 0
+  upstreamHeadersAt = 0
+  upstreamStatus?: number
+  attempts = 0
+  bytesOut = 0
+  flag?: string
+  errorCode?: ErrorCode
+  downstreamClosed = false
+  cancelUpstream?: () => void
+  readonly #options: HttpHandlerOptions
+  readonly #generation: number
+  readonly #bytesReadAtStart: number
+  #tried: Set<PoolEndpoint> | undefined
+  #current: PoolEndpoint | undefined
+
+  constructor(req: IncomingMessage, res: ServerResponse, options: HttpHandlerOptions, generation: number) {
+    this.id = ID_PREFIX + (nextRequestId++).toString(36)
+    this.req = req
+    this.res = res
+    this.#options = options
+    this.#generation = generation
+    this.proto = options.proto
+    this.clientIp = clientAddress(req.socket)
+    this.#bytesReadAtStart = req.socket.bytesRead
+    const url = req.url ?? '/'
+    const q = url.indexOf('?')
+    this.path = q === -1 ? url : url.slice(0, q)
+    const length = req.headers['content-length']
+    this.hasBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined
+  }
+
+  /** Sends one attempt to the next endpoint the balancer picks. */
+  attempt(): void {
+    const pool = this.pool!
+    const endpoint = pool.pick({ clientIp: this.clientIp, exclude: this.#tried })
+    if (endpoint === undefined) {
+      if (this.attempts === 0) {
+        this.reject('GW_UPSTREAM_NO_ENDPOINT', `service "${pool.key}" has no available endpoint`)
+      }
+      return
+    }
+    this.attempts++
+    this.endpoint = endpoint
+    this.#current = endpoint
+    endpoint.inflight++
+    this.upstreamStartedAt = performance.now()
+    this.#options.forwarder.forward(this, endpoint, this)
+  }
+
+  onResponseStart(status: number): void {
+    this.upstreamStatus = status
+    this.upstreamHeadersAt = performance.now()
+  }
+
+  onBodyBytes(bytes: number): void {
+    this.bytesOut += bytes
+  }
+
+  onComplete(): void {
+    const endpoint = this.#endAttempt()
+    if (endpoint !== undefined) this.#options.onAttemptResult?.(this.pool!, endpoint, undefined, this.upstreamStatus)
+  }
+
+  onFailure(failure: AttemptFailure): void {
+    const endpoint = this.#endAttempt()
+    if (endpoint !== undefined && failure.code !== 'GW_DOWNSTREAM_ABORTED' && !this.downstreamClosed) {
+      this.#options.onAttemptResult?.(this.pool!, endpoint, failure)
+    }
+    if (this.downstreamClosed || failure.code === 'GW_DOWNSTREAM_ABORTED') {
+      this.flag = ERRORS.GW_DOWNSTREAM_ABORTED.flag
+      return
+    }
+    if (endpoint !== undefined && this.#mayRetry(failure)) {
+      this.#tried ??= new Set()
+      this.#tried.add(endpoint)
+      this.#options.log.debug({ reqId: this.id, upstream: endpoint.address, code: failure.code }, 'retrying on another endpoint')
+      this.attempt()
+      if (this.#current !== undefined) return
+    }
+    if (failure.phase === 'after-response' || this.res.headersSent) {
+      this.flag = ERRORS[failure.code].flag
+      this.errorCode = failure.code
+      this.res.destroy()
+      return
+    }
+    const where = endpoint === undefined ? '' : `upstream ${endpoint.address}: `
+    this.reject(failure.code, `${where}${describeFailure(failure)}`)
+  }
+
+  /** Answers the request with the gateway's own error reply. */
+  reject(code: ErrorCode, detail: string): void {
+    this.errorCode = code
+    this.flag = ERRORS[code].flag
+    sendError(this.res, code, detail, acceptsJson(this.req.headers.accept), this.#options.isDraining())
+  }
+
+  onDownstreamClose = (): void => {
+    if (!this.res.writableFinished) {
+      this.downstreamClosed = true
+      this.flag ??= ERRORS.GW_DOWNSTREAM_ABORTED.flag
+      this.cancelUpstream?.()
+    }
+    this.#writeRecord()
+  }
+
+  #mayRetry(failure: AttemptFailure): boolean {
+    if (this.attempts >= this.#options.maxAttempts || this.hasBody || this.res.headersSent) return false
+    if (failure.phase === 'connect') return true
+    // A reset before any response byte is safe to replay only for idempotent requests.
+    return failure.phase === 'before-response' && failure.code === 'GW_UPSTREAM_RESET' && IDEMPOTENT.has(this.req.method ?? '')
+  }
+
+  #endAttempt(): PoolEndpoint | undefined {
+    const endpoint = this.#current
+    if (endpoint !== undefined) {
+      endpoint.inflight--
+      this.#current = undefined
+    }
+    return endpoint
+  }
+
+  #writeRecord(): void {
+    const now = performance.now()
+    const record: AccessRecord = {
+      kind: 'access',
+      reqId: this.id,
+      listener: this.#options.listener,
+      client: this.clientIp,
+      method: this.req.method ?? '',
+      authority: this.req.headers.host ?? '',
+      path: this.path,
+      proto: this.proto,
+      status: this.downstreamClosed && !this.res.headersSent ? 499 : this.res.statusCode,
+      route: this.route?.name,
+      service: this.route?.service,
+      upstream: this.endpoint?.address,
+      upstreamStatus: this.upstreamStatus,
+      flag: this.flag,
+      attempts: this.attempts,
+      bytesIn: this.req.socket.bytesRead - this.#bytesReadAtStart,
+      bytesOut: this.bytesOut,
+      totalMs: round(now - this.startedAt),
+      upstreamMs: this.upstreamHeadersAt === 0 ? undefined : round(this.upstreamHeadersAt - this.upstreamStartedAt),
+      generation: this.#generation,
+    }
+    this.#options.accessLog?.info(record)
+    this.#options.onRecord?.(record, this.endpoint)
+  }
+}
+
+function describeFailure(failure: AttemptFailure): string {
+  switch (failure.code) {
+    case 'GW_UPSTREAM_CONNECT_FAILED':
+      return `connection failed (${failure.detail})`
+    case 'GW_UPSTREAM_CONNECT_TIMEOUT':
+      return 'connect timed out'
+    case 'GW_UPSTREAM_TIMEOUT':
+      return 'no response headers before the upstream timeout'
+    case 'GW_UPSTREAM_RESET':
+      return `connection reset before a response (${failure.detail})`
+    case 'GW_UPSTREAM_BAD_RESPONSE':
+      return `invalid HTTP response (${failure.detail})`
+    default:
+      return failure.detail
+  }
+}

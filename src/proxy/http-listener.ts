@@ -1,0 +1,61 @@
+import { createServer, type Server } from 'node:http'
+import type { Socket } from 'node:net'
+import type { ListenerConfig, TimeoutConfig } from '../config/types.js'
+import type { Logger } from '../log.js'
+import type { HttpHandler } from './http-handler.js'
+
+/** A bound downstream HTTP listener with graceful close. */
+export class HttpListener {
+  readonly config: ListenerConfig
+  readonly server: Server
+  readonly #log: Logger
+
+  constructor(config: ListenerConfig, handler: HttpHandler, timeouts: TimeoutConfig, log: Logger) {
+    this.config = config
+    this.#log = log
+    this.server = createServer({
+      keepAliveTimeout: timeouts.keepAliveMs,
+      headersTimeout: timeouts.requestHeadersMs,
+      // Whole-request deadlines would cut long uploads; idle and header timeouts cover stalls.
+      requestTimeout: 0,
+    })
+    this.server.on('request', handler.handleRequest)
+    this.server.on('upgrade', handler.handleUpgrade)
+    this.server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+      log.debug({ err: err.message, code: err.code }, 'malformed request from client')
+      if (socket.writable && !socket.destroyed) {
+        const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'
+        socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+      } else {
+        socket.destroy()
+      }
+    })
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err)
+      this.server.once('error', onError)
+      this.server.listen(this.config.port, this.config.address, () => {
+        this.server.off('error', onError)
+        this.server.on('error', (err) => this.#log.error({ err }, 'listener error'))
+        const address = this.server.address()
+        resolve(typeof address === 'object' && address !== null ? address.port : this.config.port)
+      })
+    })
+  }
+
+  /** Stops accepting, waits for in-flight requests up to `deadlineMs`, then closes the rest. */
+  async close(deadlineMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
+    this.server.closeIdleConnections()
+    const timer = setTimeout(() => {
+      this.#log.warn({ deadlineMs }, 'shutdown deadline reached; closing remaining connections')
+      this.server.closeAllConnections()
+    }, deadlineMs)
+    const idleSweep = setInterval(() => this.server.closeIdleConnections(), 100)
+    await closed
+    clearTimeout(timer)
+    clearInterval(idleSweep)
+  }
+}
