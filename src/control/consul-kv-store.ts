@@ -150,14 +150,16 @@ export class ConsulKvStore implements ControlStore {
         const [res, item] = (await this.#kv.get(options)) as [KvResponse, KvItem | undefined]
         failures = 0
         const next = Number(res.headers['x-consul-index'])
-        // Consul may move the index backwards after a restore; start over from 0 then.
-        if (!Number.isSafeInteger(next) || next < index) {
+        if (!Number.isSafeInteger(next)) throw new Error('response has no X-Consul-Index header')
+        // The index can move backwards, e.g. after a snapshot restore. Start over from 0 then.
+        if (next < index) {
           index = 0
           continue
         }
-        if (next === index) continue
-        index = next
-        listener(this.#toSnapshot(item).snapshot)
+        const changed = next !== index
+        // A query with index 0 does not block, so 1 is the smallest index that waits.
+        index = Math.max(next, 1)
+        if (changed) listener(this.#toSnapshot(item).snapshot)
       } catch (err) {
         if (isStopped()) return
         failures += 1
