@@ -89,6 +89,7 @@ export function formatIp(ip: string): string {
 
 /** Formats 16 address bytes as compressed IPv6 text. */
 export function formatIpv6Bytes(bytes: Buffer): string {
+  if (isIpv4Mapped(bytes)) return `::ffff:${[...bytes.subarray(12)].join('.')}`
   const groups: number[] = []
   for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i))
 
@@ -108,4 +109,9 @@ export function formatIpv6Bytes(bytes: Buffer): string {
   const head = hex.slice(0, bestStart).join(':')
   const tail = hex.slice(bestStart + bestLength).join(':')
   return `${head}::${tail}`
+}
+
+/** Checks whether 16 address bytes hold an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`). */
+export function isIpv4Mapped(bytes: Buffer): boolean {
+  return bytes.length === 16 && bytes.subarray(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff && bytes[11] === 0xff
 }
