@@ -12,13 +12,13 @@ export const CONSUL_MAX_VALUE_BYTES = 512 * 1024
 const MAX_RETRY_DELAY_MS = 30_000
 
 export interface ConsulKvStoreOptions {
-  /** Client for the local Consul agent. The caller owns it; `close()` leaves it open. */
+  /** Client for the local Consul agent. The caller owns it, so `close()` leaves it open. */
   client: Consul
-  /** Key prefix; the state lives at `<prefix>/state`. Default `portway/control`. */
+  /** Key prefix. The state lives at `<prefix>/state`. Default `portway/control`. */
   prefix?: string
   /** How long one blocking query waits for a change. Default 30000. */
   watchWaitMs?: number
-  /** First delay before retrying a failed watch request; it doubles up to 30 s. Default 1000. */
+  /** First delay before retrying a failed watch request. It doubles up to 30 s. Default 1000. */
   watchRetryMs?: number
   /** Largest value this store writes. Default 512 KiB, Consul's default limit. */
   maxValueBytes?: number
@@ -52,7 +52,7 @@ interface KvApi {
  * ModifyIndex, and every write is a `cas=<ModifyIndex>` PUT (`cas=0` creates the key), so of two
  * replicas writing on the same revision only one succeeds. The other gets `GW_CTL_CONFLICT`.
  *
- * NOTE: one value holds everything, so the state is limited to `maxValueBytes`. At roughly 300
+ * NOTE: one value contains everything, so the state is limited to `maxValueBytes`. At roughly 300
  * bytes per record that is an estimate of 1,700 records with the default limit.
  */
 export class ConsulKvStore implements ControlStore {
@@ -144,7 +144,7 @@ export class ConsulKvStore implements ControlStore {
     while (!isStopped()) {
       try {
         const wait = `${Math.ceil(this.#waitMs / 1000)}s`
-        // The client sets no timeout by default; bound the request a little beyond the wait.
+        // The client sets no timeout by default, so bound the request a little beyond the wait.
         const timeout = Math.ceil(this.#waitMs * 1.1) + 500
         const options = { key: this.key, index, wait, ctx, timeout }
         const [res, item] = (await this.#kv.get(options)) as [KvResponse, KvItem | undefined]

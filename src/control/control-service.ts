@@ -37,7 +37,7 @@ export interface ControlServiceOptions {
 export interface ControlChange {
   origin: 'local' | 'remote'
   revision: number
-  /** Deep-frozen; do not keep references across changes if memory matters. */
+  /** Deep-frozen, so a listener cannot change what other readers see. */
   state: ControlState
 }
 
@@ -49,14 +49,14 @@ export interface ClusterFilter {
 }
 
 /**
- * Applies control-plane writes atomically against a store and tells listeners about each new
+ * Applies control-plane writes atomically against a store and notifies listeners of each new
  * state. Independent of HTTP: an admin API maps `ControlError.status` to its response.
  *
  * Reads are synchronous and come from the last state this service wrote or observed, so call
  * `start()` first. A write validates and checks every rule against that state, then writes with
  * compare-and-swap. When another writer came first, it reloads and runs the same checks again on
  * the fresh state, up to `maxWriteAttempts` times. A rule that fails on the fresh state throws
- * its own error; running out of attempts throws `GW_CTL_CONFLICT`.
+ * its own error, and running out of attempts throws `GW_CTL_CONFLICT`.
  */
 export class ControlService {
   readonly quotas: Readonly<ControlQuotas>

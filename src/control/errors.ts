@@ -71,13 +71,13 @@ export class ControlError extends Error {
   }
 }
 
-/** Tells whether `err` is a ControlError with the given code. */
+/** Checks whether `err` is a ControlError, with the given code when one is passed. */
 export function isControlError(err: unknown, code?: ControlErrorCode): err is ControlError {
   return err instanceof ControlError && (code === undefined || err.code === code)
 }
 
 /** Builds a `GW_CTL_INVALID` error that lists every problem. */
-export function invalidInput(what: string, problems: readonly FieldProblem[]): ControlError {
+export function invalidInput(subject: string, problems: readonly FieldProblem[]): ControlError {
   const list = problems.map((p) => `${p.field}: ${p.message}`).join('; ')
-  return new ControlError('GW_CTL_INVALID', `invalid ${what}: ${list}`, { problems })
+  return new ControlError('GW_CTL_INVALID', `invalid ${subject}: ${list}`, { problems })
 }

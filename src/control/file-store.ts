@@ -5,7 +5,7 @@ import { ControlError } from './errors.js'
 import { emptyState, type ControlState, type StateSnapshot } from './model.js'
 import { checkStateShape, revisionConflict, type ControlStore } from './store.js'
 
-/** Version of the file layout, so a later layout can be told apart and migrated. */
+/** Version of the file layout, so a later layout can be recognised and migrated. */
 const FILE_FORMAT = 1
 
 interface StateFile {
@@ -147,7 +147,7 @@ async function keepBackup(path: string, tempBackup: string): Promise<void> {
   } catch (err) {
     const code = errorCode(err)
     if (code === 'ENOENT') return
-    // Some filesystems have no hard links; a copy is slower but gives the same result.
+    // Some filesystems have no hard links, and a copy gives the same result more slowly.
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw err
     await copyFile(path, tempBackup, fsConstants.COPYFILE_EXCL)
   }

@@ -116,7 +116,7 @@ export interface StateSnapshot {
   revision: number
 }
 
-/** What the data plane of one SLB needs: the bound cluster and its services. */
+/** The bound cluster of one SLB with its services: the input of that SLB's data plane. */
 export interface BoundCluster {
   slbId: string
   cluster: Cluster

@@ -97,7 +97,7 @@ export function checkClusterZonesInUse(state: ControlState, cluster: Cluster): v
 /**
  * Checks a node against its cluster: same account, region and VPC, a zone of the cluster, an
  * elastic IP for attached instances, pay-as-you-go billing for expanded ones, and the worker
- * quota. `node` may already be stored (an update); it is not counted against itself.
+ * quota. On an update `node` is already stored, and it is not counted against itself.
  */
 export function checkNode(state: ControlState, cluster: Cluster, node: ClusterNode, quotas: ControlQuotas): void {
   checkNodeMatches(cluster, node)

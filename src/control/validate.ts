@@ -180,8 +180,8 @@ class Reader {
     return this.array(value, field, 0).map((item, i) => this.token(item, `${field}[${i}]`))
   }
 
-  finish<T>(what: string, value: T): T {
-    if (this.problems.length > 0) throw invalidInput(what, this.problems)
+  finish<T>(subject: string, value: T): T {
+    if (this.problems.length > 0) throw invalidInput(subject, this.problems)
     return value
   }
 }
@@ -345,13 +345,13 @@ export function parseSlb(raw: unknown): SlbInput {
  * Rejects patch fields outside `mutable`, each as its own problem, so an update cannot move a
  * record to another owner, region or cluster. Such a change is a delete and a create.
  */
-export function checkPatchFields(what: string, patch: unknown, mutable: readonly string[]): Obj {
+export function checkPatchFields(subject: string, patch: unknown, mutable: readonly string[]): Obj {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-    throw invalidInput(`${what} update`, [{ field: '$', message: 'must be an object' }])
+    throw invalidInput(`${subject} update`, [{ field: '$', message: 'must be an object' }])
   }
   const problems = Object.keys(patch)
     .filter((key) => !mutable.includes(key))
     .map((field) => ({ field, message: `cannot be changed; changeable fields: ${mutable.join(', ')}` }))
-  if (problems.length > 0) throw invalidInput(`${what} update`, problems)
+  if (problems.length > 0) throw invalidInput(`${subject} update`, problems)
   return patch as Obj
 }

@@ -129,7 +129,7 @@ describe('ControlService', () => {
     await b.start()
     await a.createCluster(clusterInput({ id: 'c2' }))
 
-    // b still holds the state before c2 existed, so its first write conflicts.
+    // b still has the state before c2 existed, so its first write conflicts.
     await b.createCluster(clusterInput({ id: 'c3' }))
 
     await a.refresh()

@@ -148,7 +148,9 @@ const cases: RuleCase[] = [
 ]
 
 describe('control rules', () => {
-  it.each(cases)('$name', async ({ quotas, setup, act, code, field }) => {
+  const titled = cases.map((c) => ({ ...c, title: `${c.code === undefined ? 'accepts' : 'rejects'} ${c.name}` }))
+
+  it.each(titled)('$title', async ({ quotas, setup, act, code, field }) => {
     const service = await seededService(quotas)
     await setup?.(service)
 
