@@ -183,8 +183,8 @@ export class Gateway {
 
   readonly #resolveBackend: BackendResolver = (backend: BackendRef) => {
     const svc = this.#config.services.get(backend.service)
-    if (svc !== undefined && svc.endpoints.length > 0) return { service: svc.name }
-    if (this.#config.consul !== undefined || (this.#options.providers?.length ?? 0) > 0) {
+    if (svc !== undefined && this.#isStatic(svc.name)) return { service: svc.name }
+    if (this.#hasDiscovery()) {
       return { service: consulServiceKey(backend, svc?.consulName) }
     }
     return { error: `service "${backend.service}" is not defined under services in ${this.#config.file} and no consul is configured` }
@@ -200,7 +200,7 @@ export class Gateway {
     for (const key of used) {
       const pool = this.registry.ensure(key)
       const svc = this.#config.services.get(key)
-      if (svc !== undefined && svc.endpoints.length > 0) {
+      if (svc !== undefined && this.#isStatic(key)) {
         pool.setEndpoints(svc.endpoints.map((e): EndpointSpec => ({
           id: formatHostPort(e.host, e.port),
           host: e.host,
@@ -219,6 +219,16 @@ export class Gateway {
     this.#undici.retainAddresses(addresses)
     this.#providerQueries = queries
     for (const provider of this.#options.providers ?? []) provider.setWatched([...queries.values()])
+  }
+
+  #hasDiscovery(): boolean {
+    return this.#config.consul !== undefined || (this.#options.providers?.length ?? 0) > 0
+  }
+
+  /** A configured service is static when it lists endpoints, or when no discovery source exists. */
+  #isStatic(name: string): boolean {
+    const svc = this.#config.services.get(name)
+    return svc !== undefined && (svc.endpoints.length > 0 || !this.#hasDiscovery())
   }
 
   #applyEndpoints(key: string, endpoints: readonly EndpointSpec[], source: string): void {

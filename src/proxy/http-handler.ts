@@ -212,6 +212,8 @@ class ProxyExchange implements Exchange, AttemptSink {
   readonly #options: HttpHandlerOptions
   readonly #generation: number
   readonly #bytesReadAtStart: number
+  /** The request's socket; `req.socket` is detached once the response is done. */
+  readonly #socket: Socket
   #tried: Set<PoolEndpoint> | undefined
   #current: PoolEndpoint | undefined
 
@@ -223,6 +225,7 @@ class ProxyExchange implements Exchange, AttemptSink {
     this.#generation = generation
     this.proto = options.proto
     this.clientIp = clientAddress(req.socket)
+    this.#socket = req.socket
     this.#bytesReadAtStart = req.socket.bytesRead
     const url = req.url ?? '/'
     const q = url.indexOf('?')
@@ -339,7 +342,7 @@ class ProxyExchange implements Exchange, AttemptSink {
       upstreamStatus: this.upstreamStatus,
       flag: this.flag,
       attempts: this.attempts,
-      bytesIn: this.req.socket.bytesRead - this.#bytesReadAtStart,
+      bytesIn: this.#socket.bytesRead - this.#bytesReadAtStart,
       bytesOut: this.bytesOut,
       totalMs: round(now - this.startedAt),
       upstreamMs: this.upstreamHeadersAt === 0 ? undefined : round(this.upstreamHeadersAt - this.upstreamStartedAt),
