@@ -164,7 +164,8 @@ export class ConsulKvStore implements ControlStore {
         if (isStopped()) return
         failures += 1
         const retryMs = Math.min(this.#retryMs * 2 ** (failures - 1), MAX_RETRY_DELAY_MS)
-        this.#log?.warn({ err, key: this.key, retryMs }, `watching consul key failed; retrying in ${retryMs}ms`)
+        const message = `watching consul key failed; retrying in ${retryMs}ms`
+        this.#log?.warn({ err, key: this.key, retryMs }, message)
         await delay(retryMs)
       }
     }
@@ -196,13 +197,12 @@ export class ConsulKvStore implements ControlStore {
     return value.writeId === undefined ? { snapshot } : { snapshot, writeId: value.writeId }
   }
 
-  async #request<T>(what: 'read' | 'write', call: () => Promise<T>): Promise<T> {
+  async #request<T>(operation: 'read' | 'write', call: () => Promise<T>): Promise<T> {
     try {
       return await call()
     } catch (err) {
-      throw new ControlError('GW_CTL_STORE_UNAVAILABLE', `cannot ${what} consul key ${this.key}: ${String(err)}`, {
-        cause: err,
-      })
+      const message = `cannot ${operation} consul key ${this.key}: ${String(err)}`
+      throw new ControlError('GW_CTL_STORE_UNAVAILABLE', message, { cause: err })
     }
   }
 }

@@ -177,7 +177,10 @@ export class ControlService {
     return this.#mutate((d) => mutations.updateCluster(d, id, patch, options))
   }
 
-  /** Deletes a cluster and its services. Fails with `GW_CTL_CLUSTER_NOT_EMPTY` while it has nodes or a binding. */
+  /**
+   * Deletes a cluster and its services. Fails with `GW_CTL_CLUSTER_NOT_EMPTY` while it has nodes
+   * or a binding.
+   */
   deleteCluster(id: string, options: WriteOptions = {}): Promise<void> {
     return this.#mutate((d) => mutations.deleteCluster(d, id, options))
   }
@@ -220,7 +223,12 @@ export class ControlService {
   }
 
   /** Changes `ports` or `source`. */
-  updateService(clusterId: string, name: string, patch: unknown, options: WriteOptions = {}): Promise<Service> {
+  updateService(
+    clusterId: string,
+    name: string,
+    patch: unknown,
+    options: WriteOptions = {},
+  ): Promise<Service> {
     return this.#mutate((d) => mutations.updateService(d, clusterId, name, patch, options))
   }
 

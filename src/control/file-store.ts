@@ -49,9 +49,8 @@ export class FileStore implements ControlStore {
       text = await readFile(path, 'utf8')
     } catch (err) {
       if (errorCode(err) === 'ENOENT') return new FileStore(path, JSON.stringify(emptyState()), 0)
-      throw new ControlError('GW_CTL_STORE_UNAVAILABLE', `cannot read control state file ${path}: ${String(err)}`, {
-        cause: err,
-      })
+      const message = `cannot read control state file ${path}: ${String(err)}`
+      throw new ControlError('GW_CTL_STORE_UNAVAILABLE', message, { cause: err })
     }
 
     const doc = await parseStateFile(path, text)
@@ -89,9 +88,8 @@ export class FileStore implements ControlStore {
       await syncDirectory(dirname(this.path))
     } catch (err) {
       await rm(tempPath, { force: true })
-      throw new ControlError('GW_CTL_STORE_UNAVAILABLE', `cannot write control state file ${this.path}: ${String(err)}`, {
-        cause: err,
-      })
+      const message = `cannot write control state file ${this.path}: ${String(err)}`
+      throw new ControlError('GW_CTL_STORE_UNAVAILABLE', message, { cause: err })
     }
 
     this.#json = json
@@ -110,8 +108,9 @@ async function parseStateFile(path: string, text: string): Promise<StateFile> {
   }
 
   if (problem === undefined) {
-    if (doc.format !== FILE_FORMAT) problem = `unknown format ${JSON.stringify(doc.format)}, expected ${FILE_FORMAT}`
-    else if (!Number.isInteger(doc.revision) || (doc.revision as number) < 1) problem = 'revision is missing'
+    if (doc.format !== FILE_FORMAT) {
+      problem = `unknown format ${JSON.stringify(doc.format)}, expected ${FILE_FORMAT}`
+    } else if (!Number.isInteger(doc.revision) || (doc.revision as number) < 1) problem = 'revision is missing'
     else problem = checkStateShape(doc.state)
   }
   if (problem === undefined) return doc as StateFile

@@ -178,12 +178,18 @@ export function updateService(
   checkVersion(current, 'service', `${clusterId}/${name}`, options.expectedVersion)
   const patch = checkPatchFields('service', raw, MUTABLE_FIELDS.service)
 
-  const service: Service = { ...parseService({ ...withoutVersion(current), ...patch }), version: current.version + 1 }
+  const input = parseService({ ...withoutVersion(current), ...patch })
+  const service: Service = { ...input, version: current.version + 1 }
   checkServicePorts(draft, service)
   return (draft.services[serviceKey(clusterId, name)] = service)
 }
 
-export function deleteService(draft: ControlState, clusterId: string, name: string, options: WriteOptions): void {
+export function deleteService(
+  draft: ControlState,
+  clusterId: string,
+  name: string,
+  options: WriteOptions,
+): void {
   const current = getService(draft, clusterId, name)
   checkVersion(current, 'service', `${clusterId}/${name}`, options.expectedVersion)
   delete draft.services[serviceKey(clusterId, name)]
@@ -207,7 +213,8 @@ export function updateSlb(draft: ControlState, id: string, raw: unknown, options
   checkVersion(current, 'SLB', id, options.expectedVersion)
   const patch = checkPatchFields('SLB instance', raw, MUTABLE_FIELDS.slb)
 
-  const slb: SlbInstance = { ...parseSlb({ ...withoutVersion(current), ...patch }), version: current.version + 1 }
+  const input = parseSlb({ ...withoutVersion(current), ...patch })
+  const slb: SlbInstance = { ...input, version: current.version + 1 }
   const binding = draft.bindings[id]
   if (binding !== undefined) checkAddressType(slb, mustGet(draft.clusters, 'cluster', binding.clusterId))
   return (draft.slbs[id] = slb)

@@ -99,7 +99,12 @@ export function checkClusterZonesInUse(state: ControlState, cluster: Cluster): v
  * elastic IP for attached instances, pay-as-you-go billing for expanded ones, and the worker
  * quota. On an update `node` is already stored, and it is not counted against itself.
  */
-export function checkNode(state: ControlState, cluster: Cluster, node: ClusterNode, quotas: ControlQuotas): void {
+export function checkNode(
+  state: ControlState,
+  cluster: Cluster,
+  node: ClusterNode,
+  quotas: ControlQuotas,
+): void {
   checkNodeMatches(cluster, node)
 
   if (node.joinedBy === 'attach' && !node.hasElasticIp) {
@@ -144,8 +149,14 @@ function checkNodeMatches(cluster: Cluster, node: ClusterNode): void {
   }
 }
 
-function checkWorkerQuota(state: ControlState, cluster: Cluster, nodeId: string, quotas: ControlQuotas): void {
-  const workers = nodesOf(state, cluster.id).filter((n) => n.role === 'worker' && n.id !== nodeId).length
+function checkWorkerQuota(
+  state: ControlState,
+  cluster: Cluster,
+  nodeId: string,
+  quotas: ControlQuotas,
+): void {
+  const others = nodesOf(state, cluster.id).filter((n) => n.role === 'worker' && n.id !== nodeId)
+  const workers = others.length
   if (workers < quotas.workerNodesPerCluster) return
   throw new ControlError(
     'GW_CTL_NODE_QUOTA_EXCEEDED',
@@ -261,7 +272,8 @@ export function checkOwnerDeletable(state: ControlState, kind: 'account' | 'regi
   const users: string[] = []
   if (clusters.length > 0) users.push(`clusters ${clusters.join(', ')}`)
   if (slbs.length > 0) users.push(`SLB instances ${slbs.join(', ')}`)
-  throw new ControlError('GW_CTL_IN_USE', `${kind} ${id} is still used by ${users.join(' and ')}; delete them first`)
+  const message = `${kind} ${id} is still used by ${users.join(' and ')}; delete them first`
+  throw new ControlError('GW_CTL_IN_USE', message)
 }
 
 export function nodesOf(state: ControlState, clusterId: string): ClusterNode[] {

@@ -122,7 +122,8 @@ class Reader {
     const value = obj[key] ?? fallback
     const field = join(path, key)
     if (typeof value !== 'string' || value.trim() === '' || value.length > 256) {
-      this.report(field, value === undefined ? 'is required' : 'must be a non-empty string of at most 256 characters')
+      const rule = 'must be a non-empty string of at most 256 characters'
+      this.report(field, value === undefined ? 'is required' : rule)
       return ''
     }
     return value
