@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,7 +10,7 @@ import { Gateway, type GatewayOptions } from '../../src/gateway.js'
 
 export interface LogLine {
   level: string
-  msg: string
+  msg?: string
   [key: string]: unknown
 }
 
@@ -40,6 +40,8 @@ export interface GatewaySetup {
   /** Config YAML; rule paths are relative to the temp dir the files are written into. */
   config: string
   files?: Record<string, string>
+  /** Folders to create in the temp dir before the files are written. */
+  dirs?: string[]
   options?: Partial<GatewayOptions>
 }
 
@@ -47,6 +49,7 @@ export interface GatewaySetup {
 export async function startGateway(setup: GatewaySetup): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'portway-test-'))
   const writeFile = (name: string, text: string): void => writeFileSync(join(dir, name), text)
+  for (const name of setup.dirs ?? []) mkdirSync(join(dir, name), { recursive: true })
   for (const [name, text] of Object.entries(setup.files ?? {})) writeFile(name, text)
   writeFile('gateway.yaml', setup.config)
   const result = loadConfigFile(join(dir, 'gateway.yaml'))

@@ -179,15 +179,23 @@ describe('CertStore.selectName', () => {
     expect(store.selectName('b.example.test')).toBe(GENERATED_DEFAULT_NAME)
   })
 
-  it('maps Ingress TLS hosts to certificates', async () => {
-    const shop = { ...writePair('shop', issue(['*.shop.test'])), hosts: [] }
-    const store = newStore({ certificates: [shop] })
+  it('indexes SANs when hosts is empty', async () => {
+    const store = newStore({ certificates: [{ ...writePair('shop', issue(['*.shop.test'])), hosts: [] }] })
     await store.load()
-    const problems = store.setIngressHosts([{ certificate: 'shop', hosts: ['cart.shop.test'] }])
+
+    expect(store.selectName('cart.shop.test')).toBe('shop')
+  })
+
+  it('maps Ingress TLS hosts to certificates', async () => {
+    const shop = writePair('shop', issue(['*.shop.test']))
+    const cart = writePair('cart', issue(['*.shop.test']))
+    const store = newStore({ certificates: [shop, cart] })
+    await store.load()
+    const problems = store.setIngressHosts([{ certificate: 'cart', hosts: ['cart.shop.test'] }])
 
     expect(problems).toEqual([])
-    expect(store.selectName('cart.shop.test')).toBe('shop')
-    expect(store.selectName('other.shop.test')).toBe(GENERATED_DEFAULT_NAME)
+    expect(store.selectName('cart.shop.test')).toBe('cart')
+    expect(store.selectName('other.shop.test')).toBe('shop')
   })
 
   it('reports Ingress hosts the certificate does not cover', async () => {
