@@ -12,7 +12,7 @@ export interface ConsistentHashOptions {
   hashOn?: HashKeySource
   /**
    * Bounded-load factor c: an endpoint takes a new request only while its in-flight count
-   * stays within ceil(c * weight share * (total in flight + 1)). Must be at least 1;
+   * stays within ceil(c * weight share * (total in flight + 1)). Must be at least 1, and
    * `Infinity` turns the bound off. Default 1.25.
    */
   boundedLoadFactor?: number
@@ -32,7 +32,7 @@ const DEFAULT_BOUNDED_LOAD_FACTOR = 1.25
 export class ConsistentHashBalancer implements Balancer {
   #endpoints: Endpoint[] = []
   #ring: HashRing = { hashes: new Uint32Array(0), owners: new Uint32Array(0) }
-  // Marks endpoints already seen during one walk; a stamp per pick avoids clearing it.
+  // Marks endpoints already seen during one walk. A new stamp per pick avoids clearing it.
   #visited = new Uint32Array(0)
   #stamp = 0
   #totalInflight = 0
@@ -116,7 +116,8 @@ export class ConsistentHashBalancer implements Balancer {
     if (this.#keyKind === 'client-ip') {
       return ctx.clientIp === '' ? undefined : hashClientIp(ctx.clientIp)
     }
-    const key = this.#keyKind === 'header' ? ctx.header?.(this.#keyName) : ctx.cookie?.(this.#keyName)
+    const key =
+      this.#keyKind === 'header' ? ctx.header?.(this.#keyName) : ctx.cookie?.(this.#keyName)
     return key === undefined || key === '' ? undefined : hashString(key)
   }
 

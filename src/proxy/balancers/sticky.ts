@@ -13,8 +13,8 @@ export interface StickySessionsOptions {
 
 /**
  * Cookie-based session persistence. The cookie value is an opaque key derived from the
- * endpoint id. `find()` returns the pinned endpoint while it can take the request; undefined
- * means fail-over, and the caller picks with the balancer and sets a new cookie for that pick.
+ * endpoint id. `find()` returns the pinned endpoint while it can take the request. Undefined
+ * means fail-over: the caller picks with the balancer and sets a new cookie for that pick.
  */
 export class StickySessions {
   #byKey = new Map<string, Endpoint>()
@@ -59,7 +59,7 @@ export class StickySessions {
   }
 }
 
-/** Derives a 16-character base64url key (96 bits) from an endpoint id, keyed when `secret` is set. */
+/** Derives a 16-character base64url key (96 bits) from an endpoint id, keyed by `secret` if set. */
 export function endpointCookieKey(endpointId: string, secret?: string): string {
   const digest = secret === undefined ? createHash('sha256') : createHmac('sha256', secret)
   return digest.update(endpointId).digest('base64url').slice(0, 16)
@@ -84,11 +84,19 @@ const ATTRIBUTE_VALUE = /^[\x20-\x3a\x3c-\x7e]*$/
  * Builds a `Set-Cookie` header value with `HttpOnly` and `SameSite=Lax`. Throws a TypeError
  * when the name, value, path or domain contains characters RFC 6265 does not allow there.
  */
-export function buildSetCookie(name: string, value: string, options: SetCookieOptions = {}): string {
-  if (!TOKEN.test(name)) throw new TypeError(`invalid cookie name ${JSON.stringify(name)}`)
-  if (!COOKIE_OCTETS.test(value)) throw new TypeError(`invalid cookie value ${JSON.stringify(value)}`)
+export function buildSetCookie(
+  name: string,
+  value: string,
+  options: SetCookieOptions = {},
+): string {
   const path = options.path ?? '/'
-  if (!ATTRIBUTE_VALUE.test(path)) throw new TypeError(`invalid cookie path ${JSON.stringify(path)}`)
+  if (!TOKEN.test(name)) throw new TypeError(`invalid cookie name ${JSON.stringify(name)}`)
+  if (!COOKIE_OCTETS.test(value)) {
+    throw new TypeError(`invalid cookie value ${JSON.stringify(value)}`)
+  }
+  if (!ATTRIBUTE_VALUE.test(path)) {
+    throw new TypeError(`invalid cookie path ${JSON.stringify(path)}`)
+  }
 
   let header = `${name}=${value}`
   if (options.maxAgeSeconds !== undefined) {
@@ -111,7 +119,7 @@ export function buildSetCookie(name: string, value: string, options: SetCookieOp
 /**
  * Returns the value of cookie `name` from a `Cookie` header, without its surrounding double
  * quotes, or undefined. Scans in place and allocates only the returned value. HTTP/2 may split
- * cookies over several fields (RFC 9113 §8.2.3); join them with "; " before calling.
+ * cookies over several fields (RFC 9113 §8.2.3), so join them with "; " before calling.
  */
 export function readCookie(header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined
@@ -139,7 +147,9 @@ function isCookieSeparator(code: number): boolean {
 
 function skipSpaces(text: string, from: number, end: number): number {
   let position = from
-  while (position < end && (text.charCodeAt(position) === 0x20 || text.charCodeAt(position) === 0x09)) {
+  while (position < end) {
+    const code = text.charCodeAt(position)
+    if (code !== 0x20 && code !== 0x09) break
     position++
   }
   return position

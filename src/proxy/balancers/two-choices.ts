@@ -39,7 +39,9 @@ export class TwoChoicesBalancer implements Balancer {
     let second = this.#draw(ctx.exclude, first)
     if (second === -1) second = this.#findAfter(first, ctx.exclude)
     if (second === -1) return endpoints[first]
-    return isLessLoaded(endpoints[second]!, endpoints[first]!) ? endpoints[second] : endpoints[first]
+    const a = endpoints[first]!
+    const b = endpoints[second]!
+    return isLessLoaded(b, a) ? b : a
   }
 
   /** Draws the index of a pickable endpoint other than `other`; -1 after MAX_DRAWS misses. */
@@ -51,7 +53,7 @@ export class TwoChoicesBalancer implements Balancer {
     return -1
   }
 
-  /** Returns the next pickable index after `first`, for when draws keep repeating a heavy endpoint. */
+  /** Returns the next pickable index after `first`, for when draws keep hitting one endpoint. */
   #findAfter(first: number, exclude: ReadonlySet<Endpoint> | undefined): number {
     const count = this.#endpoints.length
     for (let offset = 1; offset < count; offset++) {

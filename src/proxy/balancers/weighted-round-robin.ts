@@ -13,7 +13,7 @@ export const MAX_SCHEDULE_LENGTH = 8192
  * so a heavy endpoint's turns are spread out instead of sent in a burst.
  *
  * `update()` runs the algorithm for one full period and stores the order, so `pick()` is an
- * index into a typed array. Weights are read at `update()` time; slow start changes them by
+ * index into a typed array. Weights are read at `update()` time, so slow start changes them by
  * calling `update()` again.
  */
 export class WeightedRoundRobinBalancer implements Balancer {
@@ -49,7 +49,7 @@ export class WeightedRoundRobinBalancer implements Balancer {
 /**
  * Converts weights to positive integers with the same ratios, divided by their greatest
  * common divisor. Fractional weights (slow start) or totals above `maxTotal` are scaled to
- * a total near `maxTotal`; every positive weight keeps at least 1.
+ * a total near `maxTotal`, and every positive weight keeps at least 1.
  */
 export function quantizeWeights(weights: readonly number[], maxTotal: number): Uint32Array {
   const result = new Uint32Array(weights.length)

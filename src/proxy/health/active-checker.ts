@@ -24,7 +24,11 @@ export interface CheckTarget {
   port: number
 }
 
-export type ActiveStatusListener = (endpointId: string, status: ActiveStatus, reason: string) => void
+export type ActiveStatusListener = (
+  endpointId: string,
+  status: ActiveStatus,
+  reason: string,
+) => void
 
 export interface ActiveCheckerOptions {
   service: string
@@ -73,8 +77,8 @@ export class ActiveChecker {
   }
 
   /**
-   * Replaces the set of probed endpoints. New ones are probed at once; kept ones keep their
-   * status and schedule; removed ones stop, and a probe still running for them is aborted.
+   * Replaces the set of probed endpoints. New ones are probed at once. Kept ones keep their
+   * status and schedule. Removed ones stop, and a probe still running for them is aborted.
    */
   setEndpoints(targets: readonly CheckTarget[]): void {
     const wanted = new Map(targets.map((target) => [target.id, target]))

@@ -75,7 +75,7 @@ export class EndpointHealthState {
     return weight * (SLOW_START_MIN_FACTOR + (1 - SLOW_START_MIN_FACTOR) * progress)
   }
 
-  /** Returns when the effective weight should next be recomputed, or undefined when it is steady. */
+  /** Returns when to recompute the effective weight next, or undefined when it is steady. */
   nextWeightChangeAt(now: number): number | undefined {
     if (this.#rampStartedAt === undefined) return undefined
     const rampEndsAt = this.#rampStartedAt + this.slowStartMs

@@ -5,7 +5,7 @@ interface ManualTimer {
   callback: () => void
 }
 
-/** Upper bound on timers one `advance()` runs, so a timer that re-arms at 0 ms cannot spin forever. */
+/** Max timers one `advance()` runs, so a timer that re-arms at 0 ms cannot spin forever. */
 const MAX_TIMERS_PER_ADVANCE = 100_000
 
 /**

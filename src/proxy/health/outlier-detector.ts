@@ -89,8 +89,8 @@ export class OutlierDetector {
   }
 
   /**
-   * Records the outcome of one request or connection. Costs one map lookup; outcomes for
-   * unknown or already ejected endpoints are ignored.
+   * Records the outcome of one request or connection, at the cost of one map lookup.
+   * Outcomes for unknown or already ejected endpoints are ignored.
    */
   onResult(endpoint: { readonly id: string }, outcome: RequestOutcome): void {
     const entry = this.#entries.get(endpoint.id)
@@ -155,7 +155,12 @@ export class OutlierDetector {
   }
 }
 
-function validateOutlierSettings(threshold: number, baseMs: number, maxMs: number, percent: number): void {
+function validateOutlierSettings(
+  threshold: number,
+  baseMs: number,
+  maxMs: number,
+  percent: number,
+): void {
   if (!(Number.isInteger(threshold) && threshold > 0)) {
     throw new RangeError(`invalid consecutiveFailures ${threshold}: expected an integer above 0`)
   }

@@ -33,7 +33,7 @@ export interface ProbeResult {
 }
 
 /**
- * Runs one probe. It must settle once `signal` aborts; the active checker aborts it at the
+ * Runs one probe, which must settle once `signal` aborts. The active checker aborts it at the
  * check timeout and counts the probe as failed whether or not it settles.
  */
 export type ProbeFunction = (target: ProbeTarget, signal: AbortSignal) => Promise<ProbeResult>
@@ -60,7 +60,8 @@ export function normalizeStatusRanges(
     const isValid = isStatusCode(low) && isStatusCode(high) && low <= high
     if (!isValid) {
       throw new RangeError(
-        `invalid expected status range [${low}, ${high}]: use integers from 100 to 599, low <= high`,
+        `invalid expected status range [${low}, ${high}]: ` +
+          'use integers from 100 to 599 with low <= high',
       )
     }
   }
@@ -115,7 +116,7 @@ export function probeHttp(
   })
 }
 
-/** Opens a TCP connection and closes it at once. Never rejects: failures resolve with `ok: false`. */
+/** Opens a TCP connection and closes it at once. Failures resolve with `ok: false`. */
 export function probeTcp(target: ProbeTarget, signal: AbortSignal): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const socket = connect({ host: target.host, port: target.port, signal })

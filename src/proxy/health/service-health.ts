@@ -30,7 +30,7 @@ type RotationMode = 'normal' | 'panic' | 'none-healthy'
 
 /**
  * Joins discovery, active checks and passive ejection for one service. Each change recomputes
- * the rotation and calls `balancer.update()`; during slow start a timer does the same at each
+ * the rotation and calls `balancer.update()`. During slow start a timer does the same at each
  * ramp step, so picks only read precomputed weights. Wire `ActiveChecker.onChange` to
  * `setActiveStatus` and `OutlierDetector.onChange` to `setEjected`.
  */
@@ -39,7 +39,13 @@ export class ServiceHealth {
   readonly #scheduler: Scheduler
   readonly #states = new Map<string, EndpointHealthState>()
   #endpoints: Endpoint[] = []
-  #rotation: Rotation = { endpoints: [], healthy: 0, total: 0, isPanic: false, nextUpdateAt: undefined }
+  #rotation: Rotation = {
+    endpoints: [],
+    healthy: 0,
+    total: 0,
+    isPanic: false,
+    nextUpdateAt: undefined,
+  }
   #mode: RotationMode = 'normal'
   #timer: TimerHandle | undefined
   #hasServed = false
@@ -61,7 +67,7 @@ export class ServiceHealth {
 
   /**
    * Replaces the endpoint set from discovery. An endpoint that joins after the service has
-   * served starts in slow start; those of the first set start at full weight.
+   * served starts in slow start. Those of the first set start at full weight.
    */
   setEndpoints(entries: readonly ServiceEndpoint[]): void {
     const now = this.#scheduler.now()
@@ -121,8 +127,9 @@ export class ServiceHealth {
     this.#mode = mode
 
     const logger = this.#options.logger
-    const fields = { service: this.#options.service, healthy: rotation.healthy, total: rotation.total }
-    if (mode === 'panic') logger?.warn(fields, 'panic mode: too few healthy endpoints, using all of them')
+    const { healthy, total } = rotation
+    const fields = { service: this.#options.service, healthy, total }
+    if (mode === 'panic') logger?.warn(fields, 'panic mode: too few healthy endpoints, using all')
     else if (mode === 'none-healthy') logger?.warn(fields, 'no healthy endpoints')
     else logger?.info(fields, 'enough healthy endpoints again: normal mode')
   }

@@ -46,7 +46,8 @@ describe('ConsistentHashBalancer', () => {
     balancer.update(endpoints)
     const after = mapKeys(balancer, 10_000)
 
-    const movedElsewhere = before.filter((id, key) => after[key] !== id && after[key] !== endpoints[9]!.id)
+    const joined = endpoints[9]!.id
+    const movedElsewhere = before.filter((id, key) => after[key] !== id && after[key] !== joined)
     expect(movedElsewhere).toHaveLength(0)
   })
 
@@ -71,7 +72,8 @@ describe('ConsistentHashBalancer', () => {
   it('hashes on a cookie', () => {
     const balancer = new ConsistentHashBalancer({ hashOn: { cookie: 'sid' } })
     balancer.update(makeEndpoints(5))
-    const ctx = { clientIp: '192.0.2.1', cookie: (name: string) => (name === 'sid' ? 'abc' : undefined) }
+    const cookie = (name: string) => (name === 'sid' ? 'abc' : undefined)
+    const ctx = { clientIp: '192.0.2.1', cookie }
     expect(balancer.pick(ctx)?.id).toBe(balancer.pickForHash(hashString('abc'))?.id)
   })
 
@@ -79,7 +81,8 @@ describe('ConsistentHashBalancer', () => {
     const balancer = new ConsistentHashBalancer({ hashOn: { header: 'x-user' }, random: () => 0 })
     const endpoints = makeEndpoints(3)
     balancer.update(endpoints)
-    const ids = [1, 2, 3].map(() => balancer.pick({ clientIp: '192.0.2.1', header: () => undefined })?.id)
+    const ctx = { clientIp: '192.0.2.1', header: () => undefined }
+    const ids = [1, 2, 3].map(() => balancer.pick(ctx)?.id)
     expect(ids).toEqual(endpoints.map((endpoint) => endpoint.id))
   })
 

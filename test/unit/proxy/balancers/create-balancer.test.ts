@@ -1,13 +1,20 @@
 import { describe, expect, it } from 'vitest'
-import { createBalancer, type BalancerPolicy } from '../../../../src/proxy/balancers/create-balancer.js'
+import {
+  createBalancer,
+  type BalancerPolicy,
+} from '../../../../src/proxy/balancers/create-balancer.js'
 import { mulberry32 } from '../../../../src/proxy/balancers/random.js'
 import type { Endpoint, PickContext } from '../../../../src/proxy/balancers/types.js'
 
 function makeEndpoint(id: string, weight = 1): Endpoint {
-  return { id, address: `127.0.0.1:${id}`, host: '127.0.0.1', port: 8000, weight, inflight: 0, available: true }
+  return { id, address: `${id}:80`, host: id, port: 80, weight, inflight: 0, available: true }
 }
 
-function countPicks(policy: BalancerPolicy, endpoints: Endpoint[], picks: number): Map<string, number> {
+function countPicks(
+  policy: BalancerPolicy,
+  endpoints: Endpoint[],
+  picks: number,
+): Map<string, number> {
   const balancer = createBalancer({ policy }, mulberry32(7))
   balancer.update(endpoints)
   const counts = new Map<string, number>()
@@ -45,7 +52,9 @@ describe('createBalancer', () => {
     }
   })
 
-  it.each(['round-robin', 'least-connections'] as const)('%s ignores weights when idle', (policy) => {
+  const UNWEIGHTED_WHEN_IDLE = ['round-robin', 'least-connections'] as const
+
+  it.each(UNWEIGHTED_WHEN_IDLE)('%s ignores weights when idle', (policy) => {
     const endpoints = [1, 2, 3, 4].map((weight) => makeEndpoint(`w${weight}`, weight))
     const counts = countPicks(policy, endpoints, 4000)
     for (const endpoint of endpoints) expect(counts.get(endpoint.id), endpoint.id).toBe(1000)

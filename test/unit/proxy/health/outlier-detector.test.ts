@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { ManualScheduler } from '../../../../src/proxy/health/manual-scheduler.js'
-import { OutlierDetector, type OutlierDetectorOptions } from '../../../../src/proxy/health/outlier-detector.js'
+import {
+  OutlierDetector,
+  type OutlierDetectorOptions,
+} from '../../../../src/proxy/health/outlier-detector.js'
 
 const FAILURE = { ok: false, kind: '5xx' } as const
 const CONNECT_FAILURE = { ok: false, kind: 'connect-failure' } as const
@@ -31,7 +34,11 @@ function fail(detector: OutlierDetector, id: string, times: number): void {
 }
 
 /** Returns how long the endpoint stays ejected, measured in 100 ms steps. */
-async function measureEjection(scheduler: ManualScheduler, detector: OutlierDetector, id: string): Promise<number> {
+async function measureEjection(
+  scheduler: ManualScheduler,
+  detector: OutlierDetector,
+  id: string,
+): Promise<number> {
   let elapsed = 0
   while (detector.isEjected(id) && elapsed < 60_000) {
     await scheduler.advance(100)

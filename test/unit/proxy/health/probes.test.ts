@@ -1,5 +1,9 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
-import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net'
+import {
+  createServer as createTcpServer,
+  type AddressInfo,
+  type Server as TcpServer,
+} from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ActiveChecker, type ActiveStatus } from '../../../../src/proxy/health/active-checker.js'
 import {
@@ -76,7 +80,8 @@ describe('HTTP probe', () => {
 
   it('fails on a closed port', async () => {
     const probe = createProbe({ kind: 'http', path: '/healthz' })
-    const result = await probe({ host: '127.0.0.1', port: closedPort }, new AbortController().signal)
+    const target = { host: '127.0.0.1', port: closedPort }
+    const result = await probe(target, new AbortController().signal)
     expect(result).toEqual({ ok: false, reason: 'request failed: ECONNREFUSED' })
   })
 
@@ -91,12 +96,14 @@ describe('HTTP probe', () => {
 
 describe('TCP probe', () => {
   it('passes when the port accepts', async () => {
-    const result = await probeTcp({ host: '127.0.0.1', port: tcpPort }, new AbortController().signal)
+    const target = { host: '127.0.0.1', port: tcpPort }
+    const result = await probeTcp(target, new AbortController().signal)
     expect(result).toEqual({ ok: true, reason: 'connected' })
   })
 
   it('fails on a closed port', async () => {
-    const result = await probeTcp({ host: '127.0.0.1', port: closedPort }, new AbortController().signal)
+    const target = { host: '127.0.0.1', port: closedPort }
+    const result = await probeTcp(target, new AbortController().signal)
     expect(result).toEqual({ ok: false, reason: 'connect failed: ECONNREFUSED' })
   })
 })

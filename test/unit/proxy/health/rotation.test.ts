@@ -7,9 +7,16 @@ function makeEndpoint(id: string, weight = 1): Endpoint {
   return { id, address: `${id}:80`, host: id, port: 80, weight, inflight: 0, available: false }
 }
 
-function makeService(count: number): { endpoints: Endpoint[]; states: Map<string, EndpointHealthState> } {
+interface Service {
+  endpoints: Endpoint[]
+  states: Map<string, EndpointHealthState>
+}
+
+function makeService(count: number): Service {
   const endpoints = Array.from({ length: count }, (_, i) => makeEndpoint(`e${i}`, 2))
-  const states = new Map(endpoints.map((endpoint) => [endpoint.id, new EndpointHealthState(2, 1000)]))
+  const states = new Map(
+    endpoints.map((endpoint) => [endpoint.id, new EndpointHealthState(2, 1000)] as const),
+  )
   return { endpoints, states }
 }
 

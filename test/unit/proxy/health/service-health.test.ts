@@ -7,7 +7,15 @@ import { ManualScheduler } from '../../../../src/proxy/health/manual-scheduler.j
 import { ServiceHealth, type ServiceEndpoint } from '../../../../src/proxy/health/service-health.js'
 
 function makeEntry(id: string, weight = 1): ServiceEndpoint {
-  const endpoint: Endpoint = { id, address: `${id}:80`, host: id, port: 80, weight, inflight: 0, available: true }
+  const endpoint: Endpoint = {
+    id,
+    address: `${id}:80`,
+    host: id,
+    port: 80,
+    weight,
+    inflight: 0,
+    available: true,
+  }
   return { endpoint, configuredWeight: weight, sourceHealth: 'passing' }
 }
 
@@ -89,7 +97,8 @@ describe('ServiceHealth', () => {
   it('logs panic entry and exit once each', () => {
     const { logger, levels, messages } = captureLevels()
     const balancer = new WeightedRoundRobinBalancer()
-    const health = new ServiceHealth({ service: 's', balancer, logger, scheduler: new ManualScheduler() })
+    const scheduler = new ManualScheduler()
+    const health = new ServiceHealth({ service: 's', balancer, logger, scheduler })
     health.setEndpoints([makeEntry('a'), makeEntry('b'), makeEntry('c')])
     health.setActiveStatus('a', 'down')
     health.setActiveStatus('b', 'down')
