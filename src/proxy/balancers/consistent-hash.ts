@@ -5,7 +5,7 @@ import type { RandomSource } from './random.js'
 import { RoundRobinBalancer } from './round-robin.js'
 import type { Balancer, Endpoint, PickContext } from './types.js'
 
-/** Which part of a request the hash key comes from. Header names are matched case-insensitively. */
+/** Source of the hash key in a request. Header names are matched case-insensitively. */
 export type HashKeySource = 'client-ip' | { header: string } | { cookie: string }
 
 export interface ConsistentHashOptions {
