@@ -1,7 +1,7 @@
 /**
- * Incremental TLS ClientHello parser for TLS passthrough: it reads the server name (SNI)
- * and the ALPN protocols without terminating TLS. Only the bytes are inspected; the caller
- * keeps them and forwards them unchanged to the chosen upstream.
+ * Incremental TLS ClientHello parser for TLS passthrough. It reads the server name (SNI)
+ * and the ALPN protocols without terminating TLS. It only inspects the bytes, and the caller
+ * keeps them to forward them unchanged to the chosen upstream.
  */
 
 export type ClientHelloResult =
@@ -10,7 +10,7 @@ export type ClientHelloResult =
   | { state: 'invalid'; reason: string }
 
 export interface ClientHelloParserOptions {
-  /** Maximum size in bytes of the ClientHello message body; 16384 when omitted. */
+  /** Maximum size in bytes of the ClientHello message body, 16384 when omitted. */
   maxHelloBytes?: number
 }
 
@@ -22,7 +22,7 @@ const HANDSHAKE_CLIENT_HELLO = 1
 const MAX_RECORD_BYTES = 16384
 const DEFAULT_MAX_HELLO_BYTES = 16384
 // A ClientHello normally fits one record. The limit bounds the work that a peer sending
-// many tiny records can cause; legitimate splitting stays far below it.
+// many tiny records can cause, and legitimate splitting stays far below it.
 const MAX_RECORDS = 64
 const EXTENSION_SERVER_NAME = 0
 const EXTENSION_ALPN = 16
@@ -31,9 +31,10 @@ const MAX_HOST_NAME_BYTES = 255
 const NEED_MORE: ClientHelloResult = Object.freeze({ state: 'need-more' })
 
 /**
- * Parses a ClientHello from bytes that arrive in pieces. Feed every chunk to `push`; the
- * result turns from `need-more` to `done` or `invalid` and stays there. Never throws on
- * hostile input, and keeps at most one TLS record plus one ClientHello in memory.
+ * Parses a ClientHello from bytes that arrive in pieces. Feed every chunk to `push`, and the
+ * result turns from `need-more` to `done` or `invalid` and stays there. Malformed input gives
+ * `invalid` rather than an exception. While it waits, the parser buffers less than one TLS
+ * record beyond the ClientHello fragments it has read.
  */
 export class ClientHelloParser {
   readonly #maxHelloBytes: number
@@ -238,7 +239,7 @@ function parseAlpn(reader: Reader): string[] | string {
   return protocols
 }
 
-/** Bounds-checked big-endian reads; each returns undefined instead of reading past the end. */
+/** Bounds-checked big-endian reads. Each returns undefined instead of reading past the end. */
 class Reader {
   readonly #buffer: Buffer
   #offset = 0
@@ -277,7 +278,7 @@ class Reader {
   }
 }
 
-/** Chunks waiting to be parsed; concatenates only the bytes a read needs. */
+/** Chunks waiting to be parsed. A read concatenates only the bytes it needs. */
 class ByteQueue {
   #chunks: Buffer[] = []
   length = 0

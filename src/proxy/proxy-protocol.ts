@@ -7,7 +7,10 @@ import { formatIpv6Bytes, ipToBytes, isIpv4Mapped } from '../tls/host-match.js'
 
 /** Addresses of the downstream connection, as Node's socket reports them. */
 export interface ProxyConnectionInfo {
-  /** `IPv4`, `IPv6` (socket.remoteFamily) or `unknown` to send no addresses. */
+  /**
+   * `IPv4` or `IPv6` as in socket.remoteFamily, or `unknown` to send no addresses. Only
+   * `unknown` changes the output, because the family is derived from the addresses.
+   */
   family?: string
   srcIp?: string
   srcPort?: number

@@ -18,7 +18,7 @@ export interface CertificateConfig {
   keyFile: string
   /** Intermediate certificates sent after the leaf. */
   chainFile?: string
-  /** Host names this certificate serves; its DNS SANs are used when omitted. */
+  /** Host names this certificate serves; its DNS SANs are used when omitted or empty. */
   hosts?: readonly string[]
 }
 
@@ -36,7 +36,7 @@ export interface LoadedCertificate {
   digest: string
 }
 
-/** Why a configured certificate could not be loaded, pinned to the file at fault. */
+/** Reason a configured certificate failed to load, with the file at fault. */
 export interface CertificateRejection {
   name: string
   file: string
@@ -201,7 +201,7 @@ export async function loadGeneratedDefault(
 export async function writeFileAtomically(file: string, text: string, mode: number): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`
   await writeFile(temporary, text, { mode })
-  // The mode passed to writeFile is masked by the umask; chmod sets it exactly.
+  // The mode passed to writeFile is masked by the umask, so chmod sets it exactly.
   await chmod(temporary, mode)
   await rename(temporary, file)
 }

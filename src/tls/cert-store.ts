@@ -19,14 +19,14 @@ export { GENERATED_DEFAULT_NAME } from './cert-files.js'
 
 export interface CertStoreOptions {
   certificates?: readonly CertificateConfig[]
-  /** Certificate served when SNI is missing or matches nothing; a generated one when omitted. */
+  /** Certificate served when SNI is missing or matches nothing. The store generates one when omitted. */
   defaultCertificate?: string
   /** Folder that keeps the generated default certificate across restarts. */
   dataDir: string
   /** Names the generated default certificate covers. */
   defaultHosts?: readonly string[]
   defaultValidityDays?: number
-  /** Interval in ms of the stat polling that backs up fs.watch; 0 turns polling off. */
+  /** Interval in ms of the stat polling that backs up fs.watch. Set 0 to turn polling off. */
   pollIntervalMs?: number
   /** Delay in ms between the first file event and the reload it triggers. */
   debounceMs?: number
@@ -66,7 +66,7 @@ const DAY_MS = 24 * 60 * 60 * 1000
 
 /**
  * Named TLS certificates with SNI selection. Every reload validates the files first and
- * swaps the whole state in one assignment, so a handshake sees either the old or the new
+ * swaps the whole state in one assignment, so a handshake uses either the old or the new
  * set, and a certificate that fails validation keeps its previous version serving.
  */
 export class CertStore {
@@ -117,7 +117,7 @@ export class CertStore {
   /**
    * Sets the hosts that Ingress `spec.tls[]` entries assign to certificates, replacing the
    * previous set. Returns a message for each entry that names an unknown certificate or a
-   * host the certificate does not cover; such hosts are indexed anyway.
+   * host the certificate does not cover. Such hosts are indexed anyway.
    */
   setIngressHosts(entries: readonly IngressTlsHosts[]): string[] {
     this.#ingressHosts = entries.map((entry) => ({ ...entry, hosts: [...entry.hosts] }))
@@ -174,7 +174,7 @@ export class CertStore {
     server.once('close', () => this.#servers.delete(server))
   }
 
-  /** Checks whether the named certificate covers a host, for answering 421 on a mismatch. */
+  /** Checks whether the named certificate covers a host, so HTTPS can respond 421 on a mismatch. */
   coversHost(certificateName: string, host: string): boolean {
     const certificate = this.#state.byName.get(certificateName)
     return certificate !== undefined && certificateCoversHost(certificate.info, host)
@@ -285,7 +285,7 @@ export class CertStore {
     for (const entry of this.#ingressHosts) for (const host of entry.hosts) add(host, entry.certificate, true)
     for (const config of this.#configs) {
       const certificate = byName.get(config.name)
-      if (config.hosts !== undefined || certificate === undefined) continue
+      if ((config.hosts?.length ?? 0) > 0 || certificate === undefined) continue
       for (const dnsName of certificate.info.sans.dns) add(dnsName, config.name, false)
     }
     return index
@@ -316,9 +316,9 @@ export class CertStore {
       }
       seen.add(config.name)
     }
-    const wanted = this.#options.defaultCertificate
-    if (wanted !== undefined && !seen.has(wanted)) {
-      const message = `defaultCertificate "${wanted}" is not among the configured certificates; add it or remove the setting`
+    const configuredDefault = this.#options.defaultCertificate
+    if (configuredDefault !== undefined && !seen.has(configuredDefault)) {
+      const message = `defaultCertificate "${configuredDefault}" is not among the configured certificates; add it or remove the setting`
       throw new GatewayError('GW_CFG_INVALID', message)
     }
   }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino'
 
 export interface CertificateWatcherOptions {
   files: readonly string[]
-  /** Interval in ms of the stat polling; 0 turns polling off. */
+  /** Interval in ms of the stat polling. Set 0 to turn polling off. */
   pollIntervalMs: number
   /** Delay in ms that collapses a burst of events into one `onChange` call. */
   debounceMs: number
@@ -53,7 +53,7 @@ export class CertificateWatcher {
   #watchFolder(folder: string, names: ReadonlySet<string>): void {
     try {
       const watcher = watch(folder, { persistent: false }, (_event, filename) => {
-        // A null name, or `..data` of a secret volume, may hide a change to one of ours.
+        // A null name, or `..data` of a secret volume, may hide a change to a watched file.
         const name = filename?.toString()
         if (name === undefined || names.has(name) || name.startsWith('..')) this.#schedule()
       })

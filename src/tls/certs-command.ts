@@ -7,7 +7,7 @@ import { writeFileAtomically } from './cert-files.js'
 import { createCa, issueCertificate, type CertificateKind } from './forge-certs.js'
 import { describeCertificate, splitPemCertificates, type CertificateInfo } from './inspect.js'
 
-/** Output callback; each call is one line without a trailing newline. */
+/** Output callback that receives one line per call, without a trailing newline. */
 export type LineWriter = (line: string) => void
 
 const EXIT_OK = 0
@@ -45,15 +45,15 @@ const USAGE = [
   '           certificate in a PEM file',
 ]
 
-/** An invalid command line; the message says what was wrong and how to fix it. */
+/** An invalid command line; the message states what was wrong and how to fix it. */
 class UsageError extends Error {}
 
 /** A command that was well formed but failed, such as a missing or unreadable file. */
 class CommandError extends Error {}
 
 /**
- * Runs `portway certs ...`. `argv` holds the arguments after `certs`; a leading `certs` is
- * skipped too. Returns the exit code: 0 on success, 1 when the command failed, 2 for an
+ * Runs `portway certs ...`. `argv` contains the arguments after `certs`, and a leading
+ * `certs` is skipped too. Returns the exit code: 0 on success, 1 when the command failed, 2 for an
  * invalid command line. Errors are written as one line each, never as a stack trace.
  */
 export async function runCertsCommand(argv: string[], out: LineWriter): Promise<number> {
@@ -219,8 +219,8 @@ function describeParseError(error: unknown): string {
   return message
 }
 
-function requireValue(value: string | undefined, flag: string, what: string): string {
-  if (value === undefined || value.trim() === '') throw new UsageError(`missing ${flag}; pass ${what}`)
+function requireValue(value: string | undefined, flag: string, hint: string): string {
+  if (value === undefined || value.trim() === '') throw new UsageError(`missing ${flag}; pass ${hint}`)
   return value
 }
 
@@ -293,13 +293,13 @@ async function readCa(caDir: string): Promise<{ certPem: string; keyPem: string 
   return { certPem, keyPem }
 }
 
-async function readText(file: string, what: string): Promise<string> {
+async function readText(file: string, label: string): Promise<string> {
   try {
     return await readFile(file, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     const reason = code === 'ENOENT' ? 'file not found' : (error as Error).message
-    throw new CommandError(`cannot read ${what} ${file}: ${reason}`)
+    throw new CommandError(`cannot read ${label} ${file}: ${reason}`)
   }
 }
 

@@ -15,9 +15,9 @@ export interface CertificatePair {
 export interface CreateCaOptions {
   commonName: string
   validityDays: number
-  /** RSA modulus size; 2048 when omitted. */
+  /** RSA modulus size in bits, 2048 when omitted. */
   keyBits?: number
-  /** Start of the validity period; the current time when omitted. */
+  /** Start of the validity period, the current time when omitted. */
   now?: Date
 }
 
@@ -36,7 +36,7 @@ export interface IssueCertificateOptions {
 }
 
 export interface CreateSelfSignedOptions {
-  /** DNS names and IP addresses the certificate covers; the first one becomes the common name. */
+  /** DNS names and IP addresses the certificate covers. The first one becomes the common name. */
   hosts: readonly string[]
   validityDays: number
   commonName?: string
@@ -130,7 +130,7 @@ function assertValidity(days: number): void {
 }
 
 // Node's OpenSSL binding generates RSA keys far faster than forge's JavaScript
-// implementation; forge only needs the key objects to build and sign the certificate.
+// implementation. Forge only builds and signs the certificate.
 function generateRsaKeys(bits = DEFAULT_KEY_BITS): ForgeKeys {
   const { privateKey } = generateKeyPairSync('rsa', {
     modulusLength: bits,
@@ -156,10 +156,10 @@ function newCertificate(
 }
 
 // RFC 5280 §4.1.2.2: a positive integer of at most 20 octets. Clearing the top bit keeps
-// the DER integer positive without a leading zero byte.
+// the DER integer positive, and setting bit 4 keeps all 16 bytes significant.
 function randomSerial(): string {
   const bytes = randomBytes(16)
-  bytes[0] = (bytes[0] ?? 0) & 0x7f | 0x10
+  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x10
   return bytes.toString('hex')
 }
 

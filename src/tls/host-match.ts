@@ -17,14 +17,14 @@ export function normalizeHost(host: string): string {
  * `a.example.test` but neither `example.test` nor `a.b.example.test`.
  */
 export function matchesDnsPattern(pattern: string, host: string): boolean {
-  const wanted = normalizeHost(pattern)
+  const patternName = normalizeHost(pattern)
   const name = normalizeHost(host)
-  if (wanted === '' || name === '') return false
-  if (!wanted.startsWith('*.')) return wanted === name
+  if (patternName === '' || name === '') return false
+  if (!patternName.startsWith('*.')) return patternName === name
 
   const dot = name.indexOf('.')
   if (dot <= 0) return false
-  return name.slice(dot + 1) === wanted.slice(2)
+  return name.slice(dot + 1) === patternName.slice(2)
 }
 
 /** Returns the one-label wildcard that could cover a host (`a.b.test` -> `*.b.test`), if any. */
@@ -78,7 +78,8 @@ export function sameIp(a: string, b: string): boolean {
 
 /**
  * Formats an IP address the way inet_ntop does: dotted quad for IPv4, and for IPv6 lower-case
- * hex with the longest run of two or more zero groups compressed to `::` (RFC 5952 §4).
+ * hex with the longest run of two or more zero groups compressed to `::` (RFC 5952 §4), and
+ * IPv4-mapped addresses as `::ffff:a.b.c.d` (RFC 5952 §5).
  */
 export function formatIp(ip: string): string {
   const address = normalizeHost(ip)
@@ -111,7 +112,7 @@ export function formatIpv6Bytes(bytes: Buffer): string {
   return `${head}::${tail}`
 }
 
-/** Checks whether 16 address bytes hold an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`). */
+/** Checks whether 16 address bytes contain an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`). */
 export function isIpv4Mapped(bytes: Buffer): boolean {
   return bytes.length === 16 && bytes.subarray(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff && bytes[11] === 0xff
 }

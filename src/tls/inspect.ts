@@ -34,7 +34,7 @@ export interface KeyPairProblem {
 export interface KeyPairCheck {
   certPem: string | Buffer
   keyPem: string | Buffer
-  /** Host names the certificate is used for; a problem is reported when it covers none of them. */
+  /** Host names the certificate is used for. A problem is reported when it covers none of them. */
   hosts?: readonly string[]
   now?: Date
 }

@@ -47,7 +47,9 @@ function decodeProxyV2(bytes: Buffer): DecodedV2 {
   expect(bytes.length).toBe(16 + length)
   const body = bytes.subarray(16)
 
-  const family = familyByte === 0x11 ? 'TCP4' : familyByte === 0x21 ? 'TCP6' : 'UNSPEC'
+  let family: DecodedV2['family'] = 'UNSPEC'
+  if (familyByte === 0x11) family = 'TCP4'
+  if (familyByte === 0x21) family = 'TCP6'
   const decoded: DecodedV2 = { command, family, tlvs: new Map(), totalBytes: bytes.length }
   if (family === 'UNSPEC') {
     expect(familyByte).toBe(0x00)

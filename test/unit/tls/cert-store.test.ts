@@ -130,7 +130,7 @@ describe('CertStore SNI selection over TLS', () => {
     expect(await peerFingerprint(port, 'unknown.other.test')).toBe(defaultFingerprint)
   })
 
-  it('serves the default for a name two labels below the wildcard', async () => {
+  it('serves the default two labels down', async () => {
     expect(await peerFingerprint(port, 'a.b.example.test')).toBe(defaultFingerprint)
   })
 
@@ -301,7 +301,7 @@ describe('CertStore default certificate', () => {
 })
 
 describe('CertStore validation', () => {
-  it('rejects a key that does not match, naming the key file', async () => {
+  it('names the key file on mismatch', async () => {
     const config = writePair('api', issue(['api.example.test']))
     writeFileSync(config.keyFile, issue(['other.test']).keyPem)
     const store = newStore({ certificates: [config] })
@@ -310,7 +310,7 @@ describe('CertStore validation', () => {
     await expect(store.load()).rejects.toThrow(/does not match/)
   })
 
-  it('rejects an expired certificate, naming the certificate file', async () => {
+  it('names the certificate file when expired', async () => {
     const config = writePair('old', issue(['old.test'], 1, new Date(Date.now() - 5 * DAY_MS)))
     const store = newStore({ certificates: [config] })
 

@@ -41,7 +41,7 @@ describe('certs ca', () => {
     expect(statSync(join(caDir, 'ca-key.pem')).mode & 0o777).toBe(0o600)
   })
 
-  it('refuses to overwrite without --force', async () => {
+  it('keeps existing files without --force', async () => {
     const result = await run('ca', '--out', caDir)
 
     expect(result.code).toBe(1)

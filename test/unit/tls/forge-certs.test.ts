@@ -124,7 +124,7 @@ describe('issueCertificate', () => {
     expect(leaf.subjectAltName).toBeUndefined()
   })
 
-  it('rejects a CA key that does not match the CA certificate', () => {
+  it('rejects a mismatched CA key', () => {
     const mismatched = { certPem: ca.certPem, keyPem: server.keyPem }
 
     expect(() =>
@@ -229,7 +229,7 @@ describe('checkKeyPair', () => {
     expect(checkKeyPair({ ...server, hosts: ['api.example.test'] })).toEqual([])
   })
 
-  it('reports a key that belongs to another certificate', () => {
+  it('reports a mismatched key', () => {
     const problems = checkKeyPair({ certPem: server.certPem, keyPem: client.keyPem })
 
     expect(problems.map((p) => p.code)).toEqual(['key-mismatch'])
