@@ -70,7 +70,7 @@ export function parseConfig(file: string, text: string, baseDir: string): Config
     demoUpstreams: readDemoUpstreams(check, root.demoUpstreams),
   }
   checkReferences(check, config)
-  if (check.problems.length > 0) return { ok: false, problems: check.problems }
+  if (check.problems.length > 0) return { ok: false, problems: sortByLine(check.problems) }
   return { ok: true, config }
 }
 
@@ -313,6 +313,13 @@ function readDemoUpstreams(check: Checker, value: unknown): DemoUpstreamConfig[]
     if (name !== undefined && hp) out.push({ name, ...hp })
   })
   return out
+}
+
+function sortByLine(problems: Problem[]): Problem[] {
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => (a.p.line ?? 0) - (b.p.line ?? 0) || a.i - b.i)
+    .map((x) => x.p)
 }
 
 function checkReferences(check: Checker, config: GatewayConfig): void {
