@@ -3,7 +3,7 @@ import { loadConfigFile } from './config/load-config.js'
 import { formatHostPort } from './config/address.js'
 import type { GatewayConfig, ListenerConfig } from './config/types.js'
 import { startDemoUpstreams } from './demo/demo-upstreams.js'
-import type { DiscoveryProvider, EndpointSpec, ServiceQuery } from './discovery/types.js'
+import type { DiscoveryProvider, EndpointSpec, ProviderStatus, ServiceQuery } from './discovery/types.js'
 import { formatProblem } from './errors.js'
 import type { BackendRef } from './ingress/model.js'
 import { compileRoutes, type BackendResolver } from './ingress/routing-table.js'
@@ -54,6 +54,7 @@ export class Gateway {
   #watchers: PathWatcher[] = []
   #stopDemo: (() => void) | undefined
   #draining = false
+  #started = false
   #providerQueries = new Map<string, ServiceQuery>()
 
   constructor(config: GatewayConfig, options: GatewayOptions) {
@@ -86,6 +87,16 @@ export class Gateway {
     return this.#draining
   }
 
+  /** True once every listener is bound and until shutdown begins. */
+  get ready(): boolean {
+    return this.#started && !this.#draining
+  }
+
+  /** Reachability of each discovery source, for health output. */
+  providerStatus(): ProviderStatus[] {
+    return (this.#options.providers ?? []).map((p) => p.status())
+  }
+
   async start(): Promise<void> {
     this.#log.info({ config: this.#config.file, engine: this.#config.proxy.engine }, 'gateway starting')
     if (this.#config.demoUpstreams.length > 0) {
@@ -94,6 +105,7 @@ export class Gateway {
     this.#reloadRules('start')
     for (const listener of this.#config.listeners) await this.#bind(listener)
     if (this.#options.watch !== false) await this.#startWatching()
+    this.#started = true
     this.#log.info({ listeners: this.#bound.length, routes: this.#dataPlane.table.size, generation: this.#dataPlane.generation }, 'gateway started')
   }
 

@@ -4,7 +4,9 @@ import { GatewayError, formatProblem, type Problem } from '../errors.js'
 import { parseHostPort } from './address.js'
 import { Checker, type FieldPath } from './checker.js'
 import type {
+  AdminConfig,
   CertificateConfig,
+  ControlConfig,
   ConsulConfig,
   DemoUpstreamConfig,
   GatewayConfig,
@@ -16,7 +18,7 @@ import { parseYamlDocuments } from './yaml-source.js'
 
 const TOP_LEVEL_KEYS = [
   'listeners', 'services', 'rules', 'ingress', 'logging', 'timeouts', 'proxy', 'consul',
-  'certificates', 'dataDir', 'demoUpstreams',
+  'certificates', 'dataDir', 'demoUpstreams', 'admin', 'control',
 ]
 
 export const DEFAULT_TIMEOUTS: TimeoutConfig = Object.freeze({
@@ -68,6 +70,8 @@ export function parseConfig(file: string, text: string, baseDir: string): Config
     certificates: readCertificates(check, root.certificates, baseDir),
     dataDir: resolve(baseDir, check.string(root.dataDir, ['dataDir']) ?? 'data'),
     demoUpstreams: readDemoUpstreams(check, root.demoUpstreams),
+    admin: readAdmin(check, root.admin, baseDir),
+    control: readControl(check, root.control, baseDir),
   }
   checkReferences(check, config)
   if (check.problems.length > 0) return { ok: false, problems: sortByLine(check.problems) }
@@ -313,6 +317,53 @@ function readDemoUpstreams(check: Checker, value: unknown): DemoUpstreamConfig[]
     if (name !== undefined && hp) out.push({ name, ...hp })
   })
   return out
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
+
+function readAdmin(check: Checker, value: unknown, baseDir: string): AdminConfig | undefined {
+  if (value === false) return undefined
+  const obj = check.object(value, ['admin']) ?? {}
+  check.unknownKeys(obj, ['admin'], ['address', 'port', 'tls'])
+  const address = check.string(obj.address, ['admin', 'address']) ?? '127.0.0.1'
+  const port = check.integer(obj.port, ['admin', 'port'], 0, 65535) ?? 9901
+  const tlsObj = check.object(obj.tls, ['admin', 'tls'])
+  let tls: AdminConfig['tls']
+  if (tlsObj) {
+    check.unknownKeys(tlsObj, ['admin', 'tls'], ['certFile', 'keyFile', 'clientCaFile'])
+    const certFile = check.string(tlsObj.certFile, ['admin', 'tls', 'certFile'], true)
+    const keyFile = check.string(tlsObj.keyFile, ['admin', 'tls', 'keyFile'], true)
+    const clientCaFile = check.string(tlsObj.clientCaFile, ['admin', 'tls', 'clientCaFile'], true)
+    if (certFile !== undefined && keyFile !== undefined && clientCaFile !== undefined) {
+      tls = { certFile: resolve(baseDir, certFile), keyFile: resolve(baseDir, keyFile), clientCaFile: resolve(baseDir, clientCaFile) }
+    }
+  }
+  if (tls === undefined && !LOOPBACK.has(address)) {
+    check.report(['admin', 'tls'], `is required when admin.address is ${address} (not loopback); create certificates with "portway certs ca" and "portway certs issue"`)
+  }
+  return { address, port, tls }
+}
+
+function readControl(check: Checker, value: unknown, baseDir: string): ControlConfig {
+  const obj = check.object(value, ['control']) ?? {}
+  check.unknownKeys(obj, ['control'], ['slbId', 'store', 'file', 'consulPrefix', 'quotas'])
+  const quotas = check.object(obj.quotas, ['control', 'quotas']) ?? {}
+  check.unknownKeys(quotas, ['control', 'quotas'], ['clustersPerAccount', 'workersPerCluster'])
+  const store = check.oneOf(obj.store, ['control', 'store'], ['file', 'consul']) ?? 'file'
+  if (store === 'consul' && value !== undefined && (value as Record<string, unknown>).store === 'consul' && check.doc.value !== undefined) {
+    const root = check.doc.value as Record<string, unknown>
+    if (root.consul === undefined) check.report(['control', 'store'], 'is consul but no consul section is configured')
+  }
+  return {
+    slbId: check.string(obj.slbId, ['control', 'slbId']),
+    store,
+    file: resolve(baseDir, check.string(obj.file, ['control', 'file']) ?? 'data/control.json'),
+    consulPrefix: check.string(obj.consulPrefix, ['control', 'consulPrefix']) ?? 'portway/control',
+    quotas: {
+      clustersPerAccount: check.integer(quotas.clustersPerAccount, ['control', 'quotas', 'clustersPerAccount'], 1, 100_000) ?? 5,
+      workersPerCluster: check.integer(quotas.workersPerCluster, ['control', 'quotas', 'workersPerCluster'], 1, 100_000) ?? 20,
+    },
+  }
 }
 
 function sortByLine(problems: Problem[]): Problem[] {

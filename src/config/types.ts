@@ -81,6 +81,24 @@ export interface DemoUpstreamConfig {
   port: number
 }
 
+export interface AdminConfig {
+  address: string
+  port: number
+  /** Mutual TLS; required when the admin API listens on a non-loopback address. */
+  tls?: { certFile: string; keyFile: string; clientCaFile: string }
+}
+
+export interface ControlConfig {
+  /** The SLB instance this gateway serves; unset means the gateway serves its config as is. */
+  slbId?: string
+  store: 'file' | 'consul'
+  /** Path of the file store. */
+  file: string
+  /** Key prefix of the Consul KV store. */
+  consulPrefix: string
+  quotas: { clustersPerAccount: number; workersPerCluster: number }
+}
+
 export interface GatewayConfig {
   /** Absolute path of the config file, or `<embedded>`. */
   file: string
@@ -98,4 +116,7 @@ export interface GatewayConfig {
   dataDir: string
   /** Echo servers the gateway starts as child processes, for the embedded demo. */
   demoUpstreams: DemoUpstreamConfig[]
+  /** Admin API; undefined when disabled. */
+  admin?: AdminConfig
+  control: ControlConfig
 }
