@@ -23,12 +23,12 @@ async function indexOf(path: string): Promise<number> {
   return Number(res.headers.get('x-consul-index'))
 }
 
-/** Starts a blocking read and waits until the double holds it. */
+/** Starts a blocking read and waits until the double holds it; `response` settles later. */
 async function blockedRead(path: string) {
   const before = double.waiting()
-  const pending = callDouble(double, path)
+  const response = callDouble(double, path)
   await vi.waitFor(() => expect(double.waiting()).toBe(before + 1))
-  return pending
+  return { response }
 }
 
 describe('Go duration parsing', () => {
@@ -60,7 +60,7 @@ describe('blocking queries', () => {
   it('holds a reader until the service changes', async () => {
     double.register({ Name: 'web', Port: 1 })
     const index = await indexOf('/v1/health/service/web')
-    const pending = await blockedRead(`/v1/health/service/web?index=${index}&wait=1m`)
+    const { response: pending } = await blockedRead(`/v1/health/service/web?index=${index}&wait=1m`)
     double.register({ Name: 'web', ID: 'web-2', Port: 2 })
     const res = await pending
     expect(Number(res.headers.get('x-consul-index'))).toBeGreaterThan(index)
@@ -70,7 +70,7 @@ describe('blocking queries', () => {
   it('wakes a reader when the last instance is deleted', async () => {
     double.register({ Name: 'web', Port: 1 })
     const index = await indexOf('/v1/health/service/web')
-    const pending = await blockedRead(`/v1/health/service/web?index=${index}&wait=1m`)
+    const { response: pending } = await blockedRead(`/v1/health/service/web?index=${index}&wait=1m`)
     await consul.agent.service.deregister('web')
     const res = await pending
     expect(res.json).toEqual([])
@@ -80,7 +80,7 @@ describe('blocking queries', () => {
   it('keeps a reader blocked across unrelated services', async () => {
     double.register({ Name: 'web', Port: 1 })
     const index = await indexOf('/v1/health/service/web')
-    const pending = await blockedRead(`/v1/health/service/web?index=${index}&wait=1m`)
+    const { response: pending } = await blockedRead(`/v1/health/service/web?index=${index}&wait=1m`)
     double.register({ Name: 'other', Port: 2 })
     await new Promise((resolve) => setImmediate(resolve))
     expect(double.waiting('health.service')).toBe(1)
@@ -126,7 +126,7 @@ describe('blocking queries', () => {
 
   it('blocks on catalog/services', async () => {
     const index = await indexOf('/v1/catalog/services')
-    const pending = await blockedRead(`/v1/catalog/services?index=${index}&wait=1m`)
+    const { response: pending } = await blockedRead(`/v1/catalog/services?index=${index}&wait=1m`)
     double.register({ Name: 'new', Port: 1 })
     expect((await pending).json).toEqual({ new: [] })
   })
@@ -136,7 +136,7 @@ describe('spurious wake-ups and index anomalies', () => {
   it('releases readers with an unchanged index', async () => {
     double.register({ Name: 'web', Port: 1 })
     const index = await indexOf('/v1/health/service/web')
-    const pending = await blockedRead(`/v1/health/service/web?index=${index}&wait=10m`)
+    const { response: pending } = await blockedRead(`/v1/health/service/web?index=${index}&wait=10m`)
     double.releaseWaiters('health.service')
     const res = await pending
     expect(Number(res.headers.get('x-consul-index'))).toBe(index)
@@ -145,7 +145,7 @@ describe('spurious wake-ups and index anomalies', () => {
   it('bumps the index with content unchanged', async () => {
     double.register({ Name: 'web', Port: 1 })
     const before = await callDouble(double, '/v1/health/service/web')
-    const pending = await blockedRead(`/v1/health/service/web?index=${before.headers.get('x-consul-index')}&wait=10m`)
+    const { response: pending } = await blockedRead(`/v1/health/service/web?index=${before.headers.get('x-consul-index')}&wait=10m`)
     double.touchService('web')
     const after = await pending
     expect(Number(after.headers.get('x-consul-index'))).toBeGreaterThan(Number(before.headers.get('x-consul-index')))
