@@ -80,7 +80,9 @@ export class ClientHelloParser {
       this.#records += 1
       const result = this.#tryParseHello()
       if (result !== NEED_MORE) return result
-      if (this.#records >= MAX_RECORDS) return invalid(`ClientHello spans more than ${MAX_RECORDS} records`)
+      if (this.#records >= MAX_RECORDS) {
+        return invalid(`ClientHello spans more than ${MAX_RECORDS} records`)
+      }
     }
   }
 
@@ -91,7 +93,9 @@ export class ClientHelloParser {
     const header = this.#pending.peek(available)
     const contentType = header[0] ?? 0
     if (contentType !== CONTENT_TYPE_HANDSHAKE) {
-      if (this.#records === 0 && (contentType & 0x80) !== 0) return 'SSLv2-style ClientHello is not supported'
+      if (this.#records === 0 && (contentType & 0x80) !== 0) {
+        return 'SSLv2-style ClientHello is not supported'
+      }
       const hex = contentType.toString(16).padStart(2, '0')
       return this.#records === 0
         ? `not a TLS handshake record (first byte 0x${hex})`
@@ -103,7 +107,9 @@ export class ClientHelloParser {
     const fragmentLength = header.readUInt16BE(3)
     // RFC 8446 §5.1: handshake fragments must not be empty.
     if (fragmentLength === 0) return 'empty handshake record'
-    if (fragmentLength > MAX_RECORD_BYTES) return `record length ${fragmentLength} exceeds ${MAX_RECORD_BYTES}`
+    if (fragmentLength > MAX_RECORD_BYTES) {
+      return `record length ${fragmentLength} exceeds ${MAX_RECORD_BYTES}`
+    }
     return undefined
   }
 
@@ -111,7 +117,9 @@ export class ClientHelloParser {
     if (this.#helloLength === undefined) {
       if (this.#handshakeBytes < HANDSHAKE_HEADER_BYTES) return NEED_MORE
       const header = Buffer.concat(this.#fragments).subarray(0, HANDSHAKE_HEADER_BYTES)
-      if (header[0] !== HANDSHAKE_CLIENT_HELLO) return invalid(`handshake type ${header[0]} is not ClientHello`)
+      if (header[0] !== HANDSHAKE_CLIENT_HELLO) {
+        return invalid(`handshake type ${header[0]} is not ClientHello`)
+      }
       const length = header.readUIntBE(1, 3)
       if (length > this.#maxHelloBytes) {
         return invalid(`ClientHello of ${length} bytes exceeds the limit of ${this.#maxHelloBytes}`)
@@ -127,7 +135,10 @@ export class ClientHelloParser {
 }
 
 /** Parses a complete ClientHello that is already in one buffer, starting at the record header. */
-export function parseClientHello(bytes: Buffer, options?: ClientHelloParserOptions): ClientHelloResult {
+export function parseClientHello(
+  bytes: Buffer,
+  options?: ClientHelloParserOptions,
+): ClientHelloResult {
   return new ClientHelloParser(options).push(bytes)
 }
 
@@ -139,22 +150,34 @@ function invalid(reason: string): ClientHelloResult {
 function parseClientHelloBody(body: Buffer): ClientHelloResult {
   const reader = new Reader(body)
   const version = reader.u16()
-  if (version === undefined || version >> 8 !== 3) return invalid('ClientHello has an unsupported version')
+  if (version === undefined || version >> 8 !== 3) {
+    return invalid('ClientHello has an unsupported version')
+  }
   if (reader.skip(32) === undefined) return invalid('ClientHello truncated in random')
 
   const sessionIdLength = reader.u8()
-  if (sessionIdLength === undefined || sessionIdLength > 32) return invalid('invalid session id length')
-  if (reader.skip(sessionIdLength) === undefined) return invalid('ClientHello truncated in session id')
+  if (sessionIdLength === undefined || sessionIdLength > 32) {
+    return invalid('invalid session id length')
+  }
+  if (reader.skip(sessionIdLength) === undefined) {
+    return invalid('ClientHello truncated in session id')
+  }
 
   const suitesLength = reader.u16()
   if (suitesLength === undefined || suitesLength < 2 || suitesLength % 2 !== 0) {
     return invalid('invalid cipher suites length')
   }
-  if (reader.skip(suitesLength) === undefined) return invalid('ClientHello truncated in cipher suites')
+  if (reader.skip(suitesLength) === undefined) {
+    return invalid('ClientHello truncated in cipher suites')
+  }
 
   const compressionLength = reader.u8()
-  if (compressionLength === undefined || compressionLength < 1) return invalid('invalid compression methods length')
-  if (reader.skip(compressionLength) === undefined) return invalid('ClientHello truncated in compression methods')
+  if (compressionLength === undefined || compressionLength < 1) {
+    return invalid('invalid compression methods length')
+  }
+  if (reader.skip(compressionLength) === undefined) {
+    return invalid('ClientHello truncated in compression methods')
+  }
 
   // A ClientHello without extensions is valid TLS 1.2 (RFC 5246 §7.4.1.2) and has no SNI.
   if (reader.remaining === 0) return { state: 'done' }
@@ -202,7 +225,9 @@ function parseServerName(reader: Reader): { name?: string; error?: string } {
     const nameType = reader.u8()
     const length = reader.u16()
     const bytes = length === undefined ? undefined : reader.take(length)
-    if (nameType === undefined || bytes === undefined) return { error: 'server name entry truncated' }
+    if (nameType === undefined || bytes === undefined) {
+      return { error: 'server name entry truncated' }
+    }
     if (nameType !== NAME_TYPE_HOST_NAME) continue
     // RFC 6066 §3: at most one name of each name type.
     if (name !== undefined) return { error: 'more than one host_name in server name list' }

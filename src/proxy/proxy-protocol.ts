@@ -73,7 +73,10 @@ export function encodeProxyV1(info: ProxyConnectionInfo): string {
  * IPv4 (0x11) or IPv6 (0x21), the length, the addresses and ports in network byte order,
  * then any TLVs. Missing or invalid addresses give a LOCAL header with no address block.
  */
-export function encodeProxyV2(info: ProxyConnectionInfo, extensions: ProxyV2Extensions = {}): Buffer {
+export function encodeProxyV2(
+  info: ProxyConnectionInfo,
+  extensions: ProxyV2Extensions = {},
+): Buffer {
   const resolved = resolveAddresses(info)
   if (resolved === undefined) return v2Header(V2_COMMAND_LOCAL, V2_FAMILY_UNSPEC, Buffer.alloc(0))
 
@@ -87,7 +90,9 @@ export function encodeProxyV2(info: ProxyConnectionInfo, extensions: ProxyV2Exte
 }
 
 function v2Header(command: number, family: number, payload: Buffer): Buffer {
-  if (payload.length > MAX_U16) throw new RangeError(`PROXY v2 payload of ${payload.length} bytes exceeds 65535`)
+  if (payload.length > MAX_U16) {
+    throw new RangeError(`PROXY v2 payload of ${payload.length} bytes exceeds 65535`)
+  }
   const header = Buffer.alloc(V2_HEADER_BYTES)
   PROXY_V2_SIGNATURE.copy(header, 0)
   header[12] = V2_VERSION | command
@@ -98,7 +103,9 @@ function v2Header(command: number, family: number, payload: Buffer): Buffer {
 
 function encodeTlvs(extensions: ProxyV2Extensions): Buffer {
   const tlvs: Buffer[] = []
-  if (extensions.alpn !== undefined) tlvs.push(encodeTlv(PP2_TYPE_ALPN, Buffer.from(extensions.alpn, 'latin1')))
+  if (extensions.alpn !== undefined) {
+    tlvs.push(encodeTlv(PP2_TYPE_ALPN, Buffer.from(extensions.alpn, 'latin1')))
+  }
   if (extensions.authority !== undefined) {
     tlvs.push(encodeTlv(PP2_TYPE_AUTHORITY, Buffer.from(extensions.authority, 'utf8')))
   }
@@ -106,7 +113,9 @@ function encodeTlvs(extensions: ProxyV2Extensions): Buffer {
 }
 
 function encodeTlv(type: number, value: Buffer): Buffer {
-  if (value.length > MAX_U16) throw new RangeError(`PROXY v2 TLV 0x${type.toString(16)} exceeds 65535 bytes`)
+  if (value.length > MAX_U16) {
+    throw new RangeError(`PROXY v2 TLV 0x${type.toString(16)} exceeds 65535 bytes`)
+  }
   const header = Buffer.from([type, 0, 0])
   header.writeUInt16BE(value.length, 1)
   return Buffer.concat([header, value])
@@ -115,7 +124,9 @@ function encodeTlv(type: number, value: Buffer): Buffer {
 function resolveAddresses(info: ProxyConnectionInfo): ResolvedFamily | undefined {
   if (info.family?.toLowerCase() === 'unknown') return undefined
   const { srcIp, dstIp, srcPort, dstPort } = info
-  if (srcIp === undefined || dstIp === undefined || !isPort(srcPort) || !isPort(dstPort)) return undefined
+  if (srcIp === undefined || dstIp === undefined || !isPort(srcPort) || !isPort(dstPort)) {
+    return undefined
+  }
   const src = addressBytes(srcIp)
   const dst = addressBytes(dstIp)
   if (src === undefined || dst === undefined) return undefined

@@ -79,7 +79,9 @@ export async function loadCertificateFiles(
 
   const problems = checkKeyPair({ certPem, keyPem, hosts: config.hosts ?? [], now })
   const first = problems[0]
-  if (first !== undefined) return reject(config.name, fileAtFault(config, first), joinReasons(problems))
+  if (first !== undefined) {
+    return reject(config.name, fileAtFault(config, first), joinReasons(problems))
+  }
 
   const chainProblem = config.chainFile === undefined ? undefined : checkChain(chainPem)
   if (chainProblem !== undefined && config.chainFile !== undefined) {
@@ -104,7 +106,8 @@ function buildCertificate(
 ): LoadOutcome {
   let context: SecureContext
   try {
-    context = createSecureContext({ ...contextOptions, key: material.keyPem, cert: material.chainPem })
+    const pem = { key: material.keyPem, cert: material.chainPem }
+    context = createSecureContext({ ...contextOptions, ...pem })
   } catch (error) {
     const reason = `TLS library rejected the key pair: ${(error as Error).message}`
     return reject(config.name, config.certFile, reason)
@@ -186,7 +189,8 @@ export async function loadGeneratedDefault(
   await writeFileAtomically(config.keyFile, pair.keyPem, 0o600)
   await writeFileAtomically(config.certFile, pair.certPem, 0o644)
 
-  const material = { keyPem: pair.keyPem, chainPem: pair.certPem, digest: digestOf([pair.certPem, pair.keyPem]) }
+  const digest = digestOf([pair.certPem, pair.keyPem])
+  const material = { keyPem: pair.keyPem, chainPem: pair.certPem, digest }
   const built = buildCertificate(config, 'generated', material, contextOptions)
   if (!built.ok) throw new Error(formatRejection(built.rejection))
 

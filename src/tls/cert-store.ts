@@ -19,7 +19,10 @@ export { GENERATED_DEFAULT_NAME } from './cert-files.js'
 
 export interface CertStoreOptions {
   certificates?: readonly CertificateConfig[]
-  /** Certificate served when SNI is missing or matches nothing. The store generates one when omitted. */
+  /**
+   * Certificate served when SNI is missing or matches nothing. The store generates one when
+   * omitted.
+   */
   defaultCertificate?: string
   /** Folder that keeps the generated default certificate across restarts. */
   dataDir: string
@@ -144,7 +147,9 @@ export class CertStore {
   /** Returns the secure context for a TLS server name, chosen as `selectName` does. */
   selectContext(servername: string | undefined, fallback?: string): SecureContext {
     const certificate = this.#state.byName.get(this.selectName(servername, fallback))
-    if (certificate === undefined) throw new Error('CertStore.load() must finish before TLS handshakes')
+    if (certificate === undefined) {
+      throw new Error('CertStore.load() must finish before TLS handshakes')
+    }
     return certificate.context
   }
 
@@ -193,14 +198,20 @@ export class CertStore {
   /** Starts watching the certificate files and reloads when one changes. */
   watch(): void {
     if (this.#watcher !== undefined) return
-    const files = this.#configs.flatMap((c) => [c.certFile, c.keyFile, ...(c.chainFile ? [c.chainFile] : [])])
+    const files = this.#configs.flatMap((config) => [
+      config.certFile,
+      config.keyFile,
+      ...(config.chainFile === undefined ? [] : [config.chainFile]),
+    ])
     this.#watcher = new CertificateWatcher({
       files,
       pollIntervalMs: this.#options.pollIntervalMs ?? 5000,
       debounceMs: this.#options.debounceMs ?? 100,
       logger: this.#log,
       onChange: () => {
-        this.reload().catch((error: unknown) => this.#log.error({ err: error }, 'certificate reload failed'))
+        this.reload().catch((error: unknown) => {
+          this.#log.error({ err: error }, 'certificate reload failed')
+        })
       },
     })
     this.#watcher.start()
@@ -219,7 +230,8 @@ export class CertStore {
     const byName = new Map<string, LoadedCertificate>()
     for (const config of this.#configs) {
       const current = this.#state.byName.get(config.name)
-      const outcome = await loadCertificateFiles(config, this.#contextOptions(), now, current?.digest)
+      const contextOptions = this.#contextOptions()
+      const outcome = await loadCertificateFiles(config, contextOptions, now, current?.digest)
       if (outcome === undefined && current !== undefined) {
         result.unchanged.push(config.name)
         byName.set(config.name, current)
@@ -264,8 +276,11 @@ export class CertStore {
       sha256: certificate.info.sha256Fingerprint,
       notAfter: certificate.info.notAfter.toISOString(),
     }
-    if (replacedReason !== undefined) this.#log.warn({ ...fields, replacedReason }, 'replaced invalid default certificate')
-    this.#log.info(fields, created ? 'generated default certificate' : 'reusing default certificate')
+    if (replacedReason !== undefined) {
+      this.#log.warn({ ...fields, replacedReason }, 'replaced invalid default certificate')
+    }
+    const message = created ? 'generated default certificate' : 'reusing default certificate'
+    this.#log.info(fields, message)
     return certificate
   }
 
@@ -281,8 +296,12 @@ export class CertStore {
     }
 
     // Explicit assignments come first so that they win over names found in SANs.
-    for (const config of this.#configs) for (const host of config.hosts ?? []) add(host, config.name, true)
-    for (const entry of this.#ingressHosts) for (const host of entry.hosts) add(host, entry.certificate, true)
+    for (const config of this.#configs) {
+      for (const host of config.hosts ?? []) add(host, config.name, true)
+    }
+    for (const entry of this.#ingressHosts) {
+      for (const host of entry.hosts) add(host, entry.certificate, true)
+    }
     for (const config of this.#configs) {
       const certificate = byName.get(config.name)
       if ((config.hosts?.length ?? 0) > 0 || certificate === undefined) continue
@@ -301,7 +320,8 @@ export class CertStore {
       }
       for (const host of entry.hosts) {
         if (certificateCoversHost(certificate.info, host)) continue
-        problems.push(`certificate "${entry.certificate}" does not cover Ingress TLS host "${host}"`)
+        const name = entry.certificate
+        problems.push(`certificate "${name}" does not cover Ingress TLS host "${host}"`)
       }
     }
     for (const problem of problems) this.#log.warn({ problem }, 'Ingress TLS hosts mismatch')
@@ -312,20 +332,25 @@ export class CertStore {
     const seen = new Set<string>()
     for (const config of this.#configs) {
       if (seen.has(config.name) || config.name === GENERATED_DEFAULT_NAME) {
-        throw new GatewayError('GW_CFG_INVALID', `duplicate or reserved certificate name "${config.name}"`)
+        const message = `duplicate or reserved certificate name "${config.name}"; rename it`
+        throw new GatewayError('GW_CFG_INVALID', message)
       }
       seen.add(config.name)
     }
     const configuredDefault = this.#options.defaultCertificate
     if (configuredDefault !== undefined && !seen.has(configuredDefault)) {
-      const message = `defaultCertificate "${configuredDefault}" is not among the configured certificates; add it or remove the setting`
+      const message =
+        `defaultCertificate "${configuredDefault}" is not among the configured certificates; ` +
+        'add it or remove the setting'
       throw new GatewayError('GW_CFG_INVALID', message)
     }
   }
 
   #defaultCertificate(fallback: string | undefined): LoadedCertificate {
     const certificate = this.#state.byName.get(this.selectName(undefined, fallback))
-    if (certificate === undefined) throw new Error('CertStore.load() must finish before TLS servers start')
+    if (certificate === undefined) {
+      throw new Error('CertStore.load() must finish before TLS servers start')
+    }
     return certificate
   }
 
@@ -358,7 +383,9 @@ export class CertStore {
     }
     this.#log.info(fields, 'certificate loaded')
     const daysLeft = Math.floor((info.notAfter.getTime() - now.getTime()) / DAY_MS)
-    if (daysLeft < EXPIRY_WARNING_DAYS) this.#log.warn({ ...fields, daysLeft }, 'certificate expires soon')
+    if (daysLeft < EXPIRY_WARNING_DAYS) {
+      this.#log.warn({ ...fields, daysLeft }, 'certificate expires soon')
+    }
   }
 
   #logRejected(rejection: CertificateRejection, isPreviousServing: boolean): void {

@@ -58,18 +58,22 @@ export class CertificateWatcher {
         if (name === undefined || names.has(name) || name.startsWith('..')) this.#schedule()
       })
       watcher.on('error', (error) => {
-        this.#options.logger.warn({ err: error, folder }, 'certificate folder watch failed; polling continues')
+        const message = 'certificate folder watch failed; polling continues'
+        this.#options.logger.warn({ err: error, folder }, message)
       })
       this.#watchers.push(watcher)
     } catch (error) {
-      this.#options.logger.warn({ err: error, folder }, 'cannot watch certificate folder; polling continues')
+      const message = 'cannot watch certificate folder; polling continues'
+      this.#options.logger.warn({ err: error, folder }, message)
     }
   }
 
   #pollFile(file: string): void {
     const listener: StatsListener = (current, previous) => {
       const isChanged =
-        current.mtimeMs !== previous.mtimeMs || current.ino !== previous.ino || current.size !== previous.size
+        current.mtimeMs !== previous.mtimeMs ||
+        current.ino !== previous.ino ||
+        current.size !== previous.size
       if (isChanged) this.#schedule()
     }
     watchFile(file, { interval: this.#options.pollIntervalMs, persistent: false }, listener)

@@ -139,7 +139,15 @@ async function runIssue(args: string[], out: LineWriter): Promise<number> {
   await ensureWritable([certFile, keyFile], values.force === true)
 
   const ca = await readCa(caDir)
-  const pair = issueCertificate({ ca, kind, commonName, dnsNames, ipAddresses, validityDays, keyBits })
+  const pair = issueCertificate({
+    ca,
+    kind,
+    commonName,
+    dnsNames,
+    ipAddresses,
+    validityDays,
+    keyBits,
+  })
   await writePair(outDir, certFile, keyFile, pair)
   out(`wrote ${certFile}`)
   out(`wrote ${keyFile} (mode 0600)`)
@@ -160,7 +168,8 @@ async function runInspect(args: string[], out: LineWriter): Promise<number> {
     try {
       info = describeCertificate(new X509Certificate(block))
     } catch (error) {
-      throw new CommandError(`cannot read certificate ${index + 1} in ${file}: ${(error as Error).message}`)
+      const reason = (error as Error).message
+      throw new CommandError(`cannot read certificate ${index + 1} in ${file}: ${reason}`)
     }
     out(`certificate ${index + 1} of ${blocks.length} in ${file}`)
     formatInfo(info, new Date()).forEach((line) => out(`  ${line}`))
@@ -187,11 +196,15 @@ export function formatInfo(info: CertificateInfo, now: Date): string[] {
   return rows.map(([label, value]) => `${`${label}:`.padEnd(14)}${value}`)
 }
 
+type ParsedValues<T extends NonNullable<ParseArgsConfig['options']>> = ReturnType<
+  typeof parseArgs<{ options: T; allowPositionals: true }>
+>['values']
+
 function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(
   args: string[],
   options: T,
   positionalCount: number,
-): { values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: true }>>['values']; positionals: string[] } {
+): { values: ParsedValues<T>; positionals: string[] } {
   let parsed
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true })
@@ -199,7 +212,8 @@ function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(
     throw new UsageError(describeParseError(error))
   }
   if (parsed.positionals.length !== positionalCount) {
-    const expected = positionalCount === 0 ? 'no arguments besides options' : `${positionalCount} file argument`
+    const expected =
+      positionalCount === 0 ? 'no arguments besides options' : `${positionalCount} file argument`
     const got = parsed.positionals.length === 0 ? 'none' : parsed.positionals.join(' ')
     throw new UsageError(`expected ${expected}, got ${got}`)
   }
@@ -210,7 +224,9 @@ function describeParseError(error: unknown): string {
   const code = (error as { code?: string }).code
   const message = (error as Error).message
   const option = /'(-{1,2}[^' ]+)/.exec(message)?.[1]
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) return `unknown option ${option}`
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) {
+    return `unknown option ${option}`
+  }
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
     return message.includes('argument missing')
       ? `option ${option} needs a value`
@@ -220,7 +236,9 @@ function describeParseError(error: unknown): string {
 }
 
 function requireValue(value: string | undefined, flag: string, hint: string): string {
-  if (value === undefined || value.trim() === '') throw new UsageError(`missing ${flag}; pass ${hint}`)
+  if (value === undefined || value.trim() === '') {
+    throw new UsageError(`missing ${flag}; pass ${hint}`)
+  }
   return value
 }
 
@@ -244,7 +262,9 @@ function parseKeyBits(value: string | undefined): number | undefined {
   throw new UsageError(`invalid --key-bits "${value}"; use 2048, 3072 or 4096`)
 }
 
-const DNS_NAME_PATTERN = /^(\*\.)?[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/i
+const DNS_LABEL = '[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?'
+// An optional `*.` followed by labels of at most 63 characters.
+const DNS_NAME_PATTERN = new RegExp(`^(\\*\\.)?${DNS_LABEL}(\\.${DNS_LABEL})*$`, 'i')
 
 function parseNames(
   kind: CertificateKind,
@@ -265,7 +285,8 @@ function parseNames(
   if (!needsDefault) return { dnsNames, ipAddresses }
   if (isIP(commonName) !== 0) return { dnsNames, ipAddresses: [commonName] }
   if (DNS_NAME_PATTERN.test(commonName)) return { dnsNames: [commonName], ipAddresses }
-  throw new UsageError('a server certificate needs --dns or --ip, because its common name is not a host name')
+  const message = 'a server certificate needs --dns or --ip, because its common name is not a host name'
+  throw new UsageError(message)
 }
 
 function splitList(value: string | undefined): string[] {
@@ -275,7 +296,9 @@ function splitList(value: string | undefined): string[] {
 
 function fileBaseName(name: string): string {
   const safe = name.replace(/^\*\./, 'wildcard.').replace(/[^A-Za-z0-9._-]/g, '_')
-  if (safe === '' || safe.startsWith('.')) throw new UsageError(`cannot derive a file name from "${name}"; pass --name`)
+  if (safe === '' || safe.startsWith('.')) {
+    throw new UsageError(`cannot derive a file name from "${name}"; pass --name`)
+  }
   return safe
 }
 

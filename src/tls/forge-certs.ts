@@ -85,7 +85,8 @@ export function issueCertificate(options: IssueCertificateOptions): CertificateP
   assertValidity(options.validityDays)
   const caCert = parseForgeCertificate(options.ca.certPem, 'CA certificate')
   const caKey = parseForgeRsaKey(options.ca.keyPem)
-  if (!new X509Certificate(options.ca.certPem).checkPrivateKey(createPrivateKey(options.ca.keyPem))) {
+  const caX509 = new X509Certificate(options.ca.certPem)
+  if (!caX509.checkPrivateKey(createPrivateKey(options.ca.keyPem))) {
     throw new Error('CA key does not match the CA certificate')
   }
   const keys = generateRsaKeys(options.keyBits)

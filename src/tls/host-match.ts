@@ -39,7 +39,9 @@ export function wildcardFor(host: string): string | undefined {
 export function ipToBytes(ip: string): Buffer | undefined {
   const address = normalizeHost(ip)
   const version = isIP(address)
-  if (version === 4) return Buffer.from([...new Array<number>(10).fill(0), 0xff, 0xff, ...ipv4Parts(address)])
+  if (version === 4) {
+    return Buffer.from([...new Array<number>(10).fill(0), 0xff, 0xff, ...ipv4Parts(address)])
+  }
   if (version !== 6) return undefined
   return ipv6ToBytes(address)
 }
@@ -114,5 +116,6 @@ export function formatIpv6Bytes(bytes: Buffer): string {
 
 /** Checks whether 16 address bytes contain an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`). */
 export function isIpv4Mapped(bytes: Buffer): boolean {
-  return bytes.length === 16 && bytes.subarray(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff && bytes[11] === 0xff
+  if (bytes.length !== 16 || bytes[10] !== 0xff || bytes[11] !== 0xff) return false
+  return bytes.subarray(0, 10).every((byte) => byte === 0)
 }

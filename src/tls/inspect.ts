@@ -13,7 +13,10 @@ export interface CertificateInfo {
   notAfter: Date
   /** Serial number as upper-case hex. */
   serial: string
-  /** SHA-256 of the DER encoding as colon-separated upper-case hex, as `openssl x509 -fingerprint -sha256` prints it. */
+  /**
+   * SHA-256 of the DER encoding as colon-separated upper-case hex, as
+   * `openssl x509 -fingerprint -sha256` prints it.
+   */
   sha256Fingerprint: string
   isCa: boolean
 }
@@ -79,7 +82,9 @@ export function describeCertificate(x509: X509Certificate): CertificateInfo {
 export function certificateCoversHost(info: CertificateInfo, host: string): boolean {
   const name = normalizeHost(host)
   if (isIP(name) !== 0) return info.sans.ip.some((ip) => sameIp(ip, name))
-  if (info.sans.dns.length > 0) return info.sans.dns.some((pattern) => matchesDnsPattern(pattern, name))
+  if (info.sans.dns.length > 0) {
+    return info.sans.dns.some((pattern) => matchesDnsPattern(pattern, name))
+  }
   if (info.sans.ip.length > 0 || info.commonName === undefined) return false
   return matchesDnsPattern(info.commonName, name)
 }
@@ -103,7 +108,8 @@ export function checkKeyPair(check: KeyPairCheck): KeyPairProblem[] {
   const info = describeCertificate(x509)
   const now = check.now ?? new Date()
   if (now.getTime() > info.notAfter.getTime()) {
-    problems.push({ code: 'expired', message: `certificate expired on ${info.notAfter.toISOString()}` })
+    const message = `certificate expired on ${info.notAfter.toISOString()}`
+    problems.push({ code: 'expired', message })
   }
   if (now.getTime() < info.notBefore.getTime()) {
     const message = `certificate is not valid before ${info.notBefore.toISOString()}`
@@ -131,7 +137,8 @@ function parseKey(pem: string | Buffer): KeyObject | string {
   try {
     return createPrivateKey(pem)
   } catch (error) {
-    return `cannot read private key (an encrypted key is not supported): ${(error as Error).message}`
+    const reason = (error as Error).message
+    return `cannot read private key (an encrypted key is not supported): ${reason}`
   }
 }
 
