@@ -14,10 +14,10 @@ export async function callDouble(
   path: string,
   init: { method?: string; body?: string | Buffer | object; headers?: Record<string, string> } = {},
 ): Promise<DoubleResponse> {
-  const body =
-    init.body === undefined || typeof init.body === 'string' || Buffer.isBuffer(init.body)
-      ? init.body
-      : JSON.stringify(init.body)
+  let body: string | ArrayBuffer | undefined
+  if (init.body === undefined || typeof init.body === 'string') body = init.body
+  else if (Buffer.isBuffer(init.body)) body = Uint8Array.from(init.body).buffer
+  else body = JSON.stringify(init.body)
   const res = await fetch(`http://${double.address}${path}`, {
     method: init.method ?? 'GET',
     body,
