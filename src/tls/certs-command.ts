@@ -53,23 +53,32 @@ class CommandError extends Error {}
 
 /**
  * Runs `portway certs ...`. `argv` contains the arguments after `certs`, and a leading
- * `certs` is skipped too. Returns the exit code: 0 on success, 1 when the command failed, 2 for an
- * invalid command line. Errors are written as one line each, never as a stack trace.
+ * `certs` is skipped too. Returns the exit code: 0 on success, 1 when the command failed, 2
+ * for an invalid command line. Errors go to `errorOut` (default `out`) as single lines, never
+ * as a stack trace.
  */
-export async function runCertsCommand(argv: string[], out: LineWriter): Promise<number> {
+export async function runCertsCommand(
+  argv: string[],
+  out: LineWriter,
+  errorOut: LineWriter = out,
+): Promise<number> {
   const args = argv[0] === 'certs' ? argv.slice(1) : argv
   const [command, ...rest] = args
   try {
-    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    if (command === undefined) {
+      USAGE.forEach((line) => errorOut(line))
+      return EXIT_USAGE
+    }
+    if (command === 'help' || command === '--help' || command === '-h') {
       USAGE.forEach((line) => out(line))
-      return command === undefined ? EXIT_USAGE : EXIT_OK
+      return EXIT_OK
     }
     if (command === 'ca') return await runCa(rest, out)
     if (command === 'issue') return await runIssue(rest, out)
     if (command === 'inspect') return await runInspect(rest, out)
     throw new UsageError(`unknown command "${command}"; expected ca, issue or inspect`)
   } catch (error) {
-    return reportError(error, command, out)
+    return reportError(error, command, errorOut)
   }
 }
 

@@ -180,6 +180,16 @@ describe('certs inspect', () => {
     expect(result.lines[0]).toContain('contains no PEM certificate')
   })
 
+  it('writes errors to errorOut', async () => {
+    const lines: string[] = []
+    const errors: string[] = []
+    const code = await runCertsCommand(['inspect'], (line) => lines.push(line), (line) => errors.push(line))
+
+    expect(code).toBe(2)
+    expect(lines).toEqual([])
+    expect(errors[0]).toContain('expected 1 file argument')
+  })
+
   it('prints usage for help', async () => {
     const result = await run('help')
 
