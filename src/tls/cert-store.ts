@@ -107,7 +107,8 @@ export class CertStore {
    * Calls made while a reload runs wait for it and then reload once more.
    */
   async reload(): Promise<ReloadResult> {
-    const previous = this.#reloading ?? Promise.resolve(undefined)
+    // A failed earlier reload has already rejected its own caller, so it must not fail this one.
+    const previous = this.#reloading?.catch(() => undefined) ?? Promise.resolve(undefined)
     const next = previous.then(() => this.#reloadNow())
     this.#reloading = next
     try {
@@ -120,7 +121,8 @@ export class CertStore {
   /**
    * Sets the hosts that Ingress `spec.tls[]` entries assign to certificates, replacing the
    * previous set. Returns a message for each entry that names an unknown certificate or a
-   * host the certificate does not cover. Such hosts are indexed anyway.
+   * host the certificate does not cover. Such hosts are indexed anyway. Call it after
+   * `load()`, because the checks need the loaded certificates.
    */
   setIngressHosts(entries: readonly IngressTlsHosts[]): string[] {
     this.#ingressHosts = entries.map((entry) => ({ ...entry, hosts: [...entry.hosts] }))
