@@ -14,7 +14,10 @@ import type { Forwarder } from './proxy/exchange.js'
 import { HttpProxyForwarder } from './proxy/forward-http-proxy.js'
 import { UndiciForwarder } from './proxy/forward-undici.js'
 import { HttpHandler, type AccessRecord, type DataPlane } from './proxy/http-handler.js'
-import { HttpListener } from './proxy/http-listener.js'
+import { HttpListener, type HttpsSettings } from './proxy/http-listener.js'
+import { TcpListener } from './proxy/tcp-listener.js'
+import { CertStore, type IngressTlsHosts } from './tls/cert-store.js'
+import { CidrSet, parseCidr, type CidrBlock } from './util/cidr.js'
 import { UpstreamRegistry, type PoolEndpoint } from './proxy/upstream-pool.js'
 import { PathWatcher } from './util/path-watcher.js'
 
@@ -49,7 +52,8 @@ export class Gateway {
   #dataPlane: DataPlane
   #undici: UndiciForwarder
   #httpProxy: HttpProxyForwarder
-  readonly #listeners: HttpListener[] = []
+  readonly #listeners: Array<HttpListener | TcpListener> = []
+  #certStore: CertStore | undefined
   readonly #bound: BoundListener[] = []
   #watchers: PathWatcher[] = []
   #stopDemo: (() => void) | undefined
@@ -102,6 +106,7 @@ export class Gateway {
     if (this.#config.demoUpstreams.length > 0) {
       this.#stopDemo = await startDemoUpstreams(this.#config.demoUpstreams, this.#log)
     }
+    if (this.#config.listeners.some((l) => l.protocol === 'https')) await this.#loadCertificates()
     this.#reloadRules('start')
     for (const listener of this.#config.listeners) await this.#bind(listener)
     if (this.#options.watch !== false) await this.#startWatching()
@@ -118,6 +123,7 @@ export class Gateway {
     for (const w of this.#watchers) w.close()
     await Promise.all(this.#listeners.map((l) => l.close(this.#config.timeouts.shutdownMs)))
     await Promise.all([this.#undici.close(), this.#httpProxy.close()])
+    this.#certStore?.close()
     for (const provider of this.#options.providers ?? []) await provider.close()
     this.#stopDemo?.()
     this.#log.info({ ms: Math.round(performance.now() - started) }, 'gateway stopped')
@@ -177,6 +183,7 @@ export class Gateway {
     for (const dup of duplicates) this.#log.warn({ rule: dup.rule, file: dup.file, line: dup.line, reason: dup.reason }, 'duplicate rule ignored')
     for (const bad of table.rejected) this.#log.error({ rule: bad.rule, file: bad.file, line: bad.line, reason: bad.reason }, 'rule disabled')
     this.#syncServices(table.routes.map((r) => r.service))
+    this.#applyIngressTls()
     this.#dataPlane = { generation: this.#dataPlane.generation + 1, table, registry: this.registry }
     this.#log.info(
       {
@@ -252,30 +259,86 @@ export class Gateway {
   }
 
   async #bind(listener: ListenerConfig): Promise<void> {
-    if (listener.protocol !== 'http') {
-      // TODO: https, tcp and tls-passthrough listeners are not wired yet.
-      this.#log.warn({ listener: listener.name, protocol: listener.protocol }, 'listener protocol not supported yet; skipped')
-      return
-    }
     const log = this.#log.child({ listener: listener.name })
+    const accessLog = listener.accessLog && this.#config.logging.access ? this.#log.child({}) : undefined
+    let bound: HttpListener | TcpListener
+    if (listener.protocol === 'tcp' || listener.protocol === 'tls-passthrough') {
+      bound = new TcpListener({
+        config: listener,
+        dataPlane: () => this.#dataPlane,
+        timeouts: () => this.#config.timeouts,
+        log,
+        accessLog,
+        onRecord: this.#options.onRecord,
+        helloTimeoutMs: this.#config.timeouts.requestHeadersMs,
+      })
+    } else {
+      bound = this.#createHttpListener(listener, log, accessLog)
+    }
+    const port = await bound.listen()
+    this.#listeners.push(bound)
+    this.#bound.push({ name: listener.name, protocol: listener.protocol, address: listener.address, port })
+    log.info({ address: formatHostPort(listener.address, port), protocol: listener.protocol }, 'listener bound')
+  }
+
+  #createHttpListener(listener: ListenerConfig, log: Logger, accessLog: Logger | undefined): HttpListener {
     const forwarder: Forwarder = this.#config.proxy.engine === 'undici' ? this.#undici : this.#httpProxy
+    const isHttps = listener.protocol === 'https'
+    const store = this.#certStore
+    const fallback = listener.tls?.defaultCertificate
+    const httpsListener = this.#config.listeners.find((l) => l.protocol === 'https')
     const handler = new HttpHandler({
       listener: listener.name,
-      proto: 'http',
+      proto: isHttps ? 'https' : 'http',
       dataPlane: () => this.#dataPlane,
       forwarder,
       upgrader: this.#httpProxy,
-      accessLog: listener.accessLog && this.#config.logging.access ? this.#log.child({}) : undefined,
+      accessLog,
       log,
       onRecord: this.#options.onRecord,
       isDraining: () => this.#draining,
       maxAttempts: 3,
+      certCovers: isHttps && store !== undefined ? (sni, host) => store.coversHost(store.selectName(sni, fallback), host) : undefined,
+      trustedProxies: new CidrSet(this.#config.proxy.trustedProxies.map((c) => parseCidr(c)).filter((c): c is CidrBlock => c !== undefined)),
+      httpsPort: httpsListener?.port,
     })
-    const http = new HttpListener(listener, handler, this.#config.timeouts, log)
-    const port = await http.listen()
-    this.#listeners.push(http)
-    this.#bound.push({ name: listener.name, protocol: listener.protocol, address: listener.address, port })
-    log.info({ address: formatHostPort(listener.address, port), protocol: listener.protocol }, 'listener bound')
+    let tls: HttpsSettings | undefined
+    if (isHttps && store !== undefined) {
+      tls = { store, fallback, minVersion: listener.tls?.minVersion ?? 'TLSv1.2', alpn: listener.tls?.alpn ?? ['http/1.1'] }
+    }
+    return new HttpListener(listener, handler, this.#config.timeouts, log, tls)
+  }
+
+  async #loadCertificates(): Promise<void> {
+    const store = new CertStore({
+      certificates: this.#config.certificates,
+      dataDir: this.#config.dataDir,
+      defaultHosts: ['localhost'],
+      pollIntervalMs: this.#options.pollMs ?? 5_000,
+      logger: this.#log.child({ component: 'tls' }),
+    })
+    await store.load()
+    if (this.#options.watch !== false) store.watch()
+    this.#certStore = store
+  }
+
+  /** Maps Ingress `spec.tls` entries to configured certificates by `secretName`. */
+  #applyIngressTls(): void {
+    const store = this.#certStore
+    if (store === undefined) return
+    const names = new Set(store.names())
+    const entries: IngressTlsHosts[] = []
+    for (const ingress of this.#rules.ingresses()) {
+      for (const tls of ingress.tls) {
+        if (tls.secretName === undefined) continue
+        if (!names.has(tls.secretName)) {
+          this.#log.warn({ ingress: ingress.name, file: ingress.file, secretName: tls.secretName }, 'Ingress TLS secretName names no configured certificate; the default certificate serves its hosts')
+          continue
+        }
+        entries.push({ certificate: tls.secretName, hosts: tls.hosts })
+      }
+    }
+    for (const problem of store.setIngressHosts(entries)) this.#log.warn({ problem }, 'Ingress TLS host not covered')
   }
 
   async #startWatching(): Promise<void> {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { GatewayError, formatProblem, type Problem } from '../errors.js'
+import { parseCidr } from '../util/cidr.js'
 import { parseHostPort } from './address.js'
 import { Checker, type FieldPath } from './checker.js'
 import type {
@@ -249,8 +250,19 @@ function readTimeouts(check: Checker, value: unknown): TimeoutConfig {
 
 function readProxy(check: Checker, value: unknown): GatewayConfig['proxy'] {
   const obj = check.object(value, ['proxy']) ?? {}
-  check.unknownKeys(obj, ['proxy'], ['engine', 'connectionsPerEndpoint'])
+  check.unknownKeys(obj, ['proxy'], ['engine', 'connectionsPerEndpoint', 'trustedProxies'])
+  const trustedProxies = (check.array(obj.trustedProxies, ['proxy', 'trustedProxies']) ?? [])
+    .map((c, i) => {
+      const text = check.string(c, ['proxy', 'trustedProxies', i], true)
+      if (text !== undefined && parseCidr(text) === undefined) {
+        check.report(['proxy', 'trustedProxies', i], `"${text}" is not an address or CIDR block such as 10.0.0.0/8`)
+        return undefined
+      }
+      return text
+    })
+    .filter((c): c is string => c !== undefined)
   return {
+    trustedProxies,
     engine: check.oneOf(obj.engine, ['proxy', 'engine'], ['undici', 'http-proxy']) ?? 'undici',
     connectionsPerEndpoint: check.integer(obj.connectionsPerEndpoint, ['proxy', 'connectionsPerEndpoint'], 1, 100_000) ?? 256,
   }

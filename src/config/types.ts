@@ -109,7 +109,12 @@ export interface GatewayConfig {
   ingress: { className: string; defaultClass: boolean }
   logging: { level: string; destination: string; asyncWrites: boolean; access: boolean }
   timeouts: TimeoutConfig
-  proxy: { engine: ForwardEngine; connectionsPerEndpoint: number }
+  proxy: {
+    engine: ForwardEngine
+    connectionsPerEndpoint: number
+    /** CIDR blocks of outer proxies whose X-Forwarded-Proto is believed. */
+    trustedProxies: string[]
+  }
   consul?: ConsulConfig
   certificates: CertificateConfig[]
   /** Folder for generated state such as the default certificate. */

@@ -15,6 +15,12 @@ export interface CompiledRoute {
   /** Key of the upstream service pool this route forwards to. */
   service: string
   annotations: Readonly<Record<string, string>>
+  /** True when an Ingress `spec.tls` entry covers this route's host. */
+  tls: boolean
+  /** Plain HTTP requests get a 308 to HTTPS. */
+  redirectToHttps: boolean
+  /** Value of the Strict-Transport-Security header added to HTTPS responses. */
+  hsts?: string
 }
 
 export interface RejectedRule {
@@ -238,7 +244,26 @@ function bindRule(rule: RuleSpec, ingress: IngressSpec, resolve: BackendResolver
     backend: rule.backend,
     service: target.service,
     annotations: ingress.annotations,
+    ...tlsSettings(ingress, rule.host),
   }
+}
+
+/** Annotations that turn the redirect off; ingress-nginx's name is honoured too. */
+const SSL_REDIRECT_ANNOTATIONS = ['portway.io/ssl-redirect', 'nginx.ingress.kubernetes.io/ssl-redirect']
+const HSTS_ANNOTATION = 'portway.io/hsts'
+
+function tlsSettings(ingress: IngressSpec, host: string | undefined): Pick<CompiledRoute, 'tls' | 'redirectToHttps' | 'hsts'> {
+  const tls = host !== undefined && ingress.tls.some((entry) => entry.hosts.some((h) => tlsHostCovers(h, host)))
+  const redirectSetting = SSL_REDIRECT_ANNOTATIONS.map((a) => ingress.annotations[a]).find((v) => v !== undefined)
+  const hsts = ingress.annotations[HSTS_ANNOTATION]
+  return { tls, redirectToHttps: tls && redirectSetting !== 'false', hsts: tls ? hsts : undefined }
+}
+
+function tlsHostCovers(tlsHost: string, ruleHost: string): boolean {
+  if (tlsHost === ruleHost) return true
+  if (!tlsHost.startsWith('*.')) return false
+  const dot = ruleHost.indexOf('.')
+  return dot > 0 && !ruleHost.startsWith('*.') && ruleHost.slice(dot + 1) === tlsHost.slice(2)
 }
 
 function bindDefault(ingress: IngressSpec, backend: BackendRef, resolve: BackendResolver, rejected: RejectedRule[]): CompiledRoute | undefined {
@@ -257,5 +282,7 @@ function bindDefault(ingress: IngressSpec, backend: BackendRef, resolve: Backend
     backend,
     service: target.service,
     annotations: ingress.annotations,
+    tls: false,
+    redirectToHttps: false,
   }
 }

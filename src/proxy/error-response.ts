@@ -55,3 +55,14 @@ export function sendSocketError(socket: Socket, code: ErrorCode, detail: string)
 export function acceptsJson(accept: string | undefined): boolean {
   return accept !== undefined && accept.includes('application/json')
 }
+
+/** Sends a 308 redirect that keeps the method, path and query (RFC 9110 section 15.4.9). */
+export function sendRedirect(res: ServerResponse, location: string): void {
+  const body = `308 Permanent Redirect: ${location}\n`
+  res.writeHead(308, 'Permanent Redirect', {
+    location,
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  })
+  res.end(body)
+}

@@ -3,8 +3,10 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { ERRORS, type ErrorCode } from '../errors.js'
 import type { Logger } from '../log.js'
-import type { CompiledRoute, RoutingTable } from '../ingress/routing-table.js'
-import { acceptsJson, sendError, sendSocketError } from './error-response.js'
+import type { TLSSocket } from 'node:tls'
+import { normalizeHost, type CompiledRoute, type RoutingTable } from '../ingress/routing-table.js'
+import type { CidrSet } from '../util/cidr.js'
+import { acceptsJson, sendError, sendRedirect, sendSocketError } from './error-response.js'
 import type { AttemptFailure, AttemptSink, Exchange, Forwarder } from './exchange.js'
 import type { HttpProxyForwarder } from './forward-http-proxy.js'
 import { buildUpstreamHeaders, rewriteUpstreamHeaders } from './headers.js'
@@ -56,6 +58,12 @@ export interface HttpHandlerOptions {
   onAttemptResult?: (pool: UpstreamPool, endpoint: PoolEndpoint, failure: AttemptFailure | undefined, status?: number) => void
   isDraining: () => boolean
   maxAttempts: number
+  /** HTTPS only: whether the certificate chosen for an SNI name covers a host. */
+  certCovers?: (servername: string | undefined, host: string) => boolean
+  /** Clients whose X-Forwarded-Proto is believed, such as an outer TLS terminator. */
+  trustedProxies?: CidrSet
+  /** Port in redirects to HTTPS; 443 is left out of the URL. */
+  httpsPort?: number
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
@@ -93,7 +101,20 @@ export class HttpHandler {
       exchange.reject('GW_ROUTE_NOT_FOUND', `no rule matches host "${host}" and path "${exchange.path}"`)
       return
     }
-    exchange.route = match.route
+    const route = match.route
+    exchange.route = route
+    if (this.#options.proto === 'https') {
+      if (this.#isMisdirected(req, host)) {
+        exchange.reject('GW_ROUTE_MISDIRECTED', `the certificate for this connection does not cover host "${host}"; connect with that server name`)
+        return
+      }
+      if (route.hsts !== undefined) res.setHeader('strict-transport-security', route.hsts)
+    } else if (route.redirectToHttps && exchange.proto === 'http') {
+      const port = this.#options.httpsPort
+      const authority = normalizeHost(host) + (port === undefined || port === 443 ? '' : `:${port}`)
+      sendRedirect(res, `https://${authority}${url}`)
+      return
+    }
     const pool = dp.registry.get(match.route.service)
     if (pool === undefined) {
       exchange.reject('GW_UPSTREAM_UNKNOWN_SERVICE', `service "${match.route.service}" is not known`)
@@ -106,6 +127,16 @@ export class HttpHandler {
       rewriteUpstreamHeaders(req.headers, exchange)
     }
     exchange.attempt()
+  }
+
+  #isMisdirected(req: IncomingMessage, host: string): boolean {
+    const covers = this.#options.certCovers
+    if (covers === undefined) return false
+    const servername = (req.socket as TLSSocket).servername
+    const sni = typeof servername === 'string' ? servername : undefined
+    const normalized = normalizeHost(host)
+    if (sni !== undefined && sni.toLowerCase() === normalized) return false
+    return !covers(sni, normalized)
   }
 
   handleUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
@@ -223,8 +254,11 @@ class ProxyExchange implements Exchange, AttemptSink {
     this.res = res
     this.#options = options
     this.#generation = generation
-    this.proto = options.proto
     this.clientIp = clientAddress(req.socket)
+    // Behind a trusted TLS terminator, the request counts as HTTPS so it is not redirected.
+    const forwardedHttps = options.proto === 'http' && options.trustedProxies !== undefined &&
+      req.headers['x-forwarded-proto'] === 'https' && options.trustedProxies.has(this.clientIp)
+    this.proto = forwardedHttps ? 'https' : options.proto
     this.#socket = req.socket
     this.#bytesReadAtStart = req.socket.bytesRead
     const url = req.url ?? '/'

@@ -1,24 +1,49 @@
 import { createServer, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
+import type { Server as TlsServer } from 'node:tls'
+import type { CertStore } from '../tls/cert-store.js'
 import type { ListenerConfig, TimeoutConfig } from '../config/types.js'
 import type { Logger } from '../log.js'
 import type { HttpHandler } from './http-handler.js'
 
-/** A bound downstream HTTP listener with graceful close. */
+export interface HttpsSettings {
+  store: CertStore
+  /** Certificate for clients without SNI or with an unknown name; the store default when unset. */
+  fallback?: string
+  minVersion: 'TLSv1.2' | 'TLSv1.3'
+  alpn: string[]
+}
+
+/** A bound downstream HTTP or HTTPS listener with graceful close. */
 export class HttpListener {
   readonly config: ListenerConfig
   readonly server: Server
   readonly #log: Logger
 
-  constructor(config: ListenerConfig, handler: HttpHandler, timeouts: TimeoutConfig, log: Logger) {
+  constructor(config: ListenerConfig, handler: HttpHandler, timeouts: TimeoutConfig, log: Logger, tls?: HttpsSettings) {
     this.config = config
     this.#log = log
-    this.server = createServer({
+    const httpOptions = {
       keepAliveTimeout: timeouts.keepAliveMs,
       headersTimeout: timeouts.requestHeadersMs,
       // Whole-request deadlines would cut long uploads; idle and header timeouts cover stalls.
       requestTimeout: 0,
-    })
+    }
+    if (tls === undefined) {
+      this.server = createServer(httpOptions)
+    } else {
+      this.server = createHttpsServer({
+        ...httpOptions,
+        ...tls.store.serverOptions(tls.fallback),
+        minVersion: tls.minVersion,
+        ALPNProtocols: tls.alpn,
+      })
+      tls.store.attach(this.server as unknown as TlsServer, tls.fallback)
+      this.server.on('tlsClientError', (err: Error & { code?: string }) => {
+        log.debug({ err: err.message, code: err.code }, 'TLS handshake failed')
+      })
+    }
     this.server.on('request', handler.handleRequest)
     this.server.on('upgrade', handler.handleUpgrade)
     this.server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
