@@ -1,0 +1,165 @@
+import type { ControlService } from '../control/control-service.js'
+import type { ProviderStatus } from '../discovery/types.js'
+import type { Gateway } from '../gateway.js'
+import type { UpstreamPool } from '../proxy/upstream-pool.js'
+import { AdminError, sendErrorBody, sendJson } from './admin-http.js'
+import type { GatewayMetrics } from './gateway-metrics.js'
+import { describeRoute, explainRoute } from './route-explain.js'
+import type { Router } from './router.js'
+
+/** What the read-only, health and metrics routes read from. */
+export interface GatewayRouteContext {
+  gateway: Gateway
+  control?: ControlService
+  metrics: GatewayMetrics
+}
+
+/** Registers `/healthz`, `/readyz`, `/metrics` and the read-only `/v1` views of the gateway. */
+export function registerGatewayRoutes(router: Router, context: GatewayRouteContext): void {
+  const { gateway, metrics } = context
+  router.on('GET', '/healthz', ({ res }) => sendJson(res, 200, { status: 'ok' }))
+  router.on('GET', '/readyz', ({ res }) => {
+    const readiness = checkReadiness(context)
+    sendJson(res, readiness.ready ? 200 : 503, readiness)
+  })
+  router.on('GET', '/metrics', async ({ res }) => {
+    const text = await metrics.render()
+    res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' })
+    res.end(text)
+  })
+  router.on('GET', '/v1/listeners', ({ res }) => sendJson(res, 200, { listeners: listListeners(gateway) }))
+  router.on('GET', '/v1/routes', ({ res }) => {
+    const { generation, table } = gateway.dataPlane
+    sendJson(res, 200, { generation, routes: table.routes.map(describeRoute), rejected: table.rejected })
+  })
+  router.on('GET', '/v1/routes/explain', ({ res, query }) => {
+    const host = query.get('host')
+    if (host === null || host === '') {
+      throw new AdminError('GW_ADMIN_INVALID_QUERY', 'query parameter host is required, e.g. ?host=app.example.test&path=/')
+    }
+    const path = query.get('path') ?? '/'
+    if (!path.startsWith('/')) {
+      throw new AdminError('GW_ADMIN_INVALID_QUERY', `query parameter path must start with "/", got ${JSON.stringify(path)}`)
+    }
+    const { generation, table } = gateway.dataPlane
+    const explanation = explainRoute(table, host, path)
+    if (explanation.matched) {
+      sendJson(res, 200, { generation, ...explanation })
+      return
+    }
+    const message = `no rule matches host "${host}" and path "${explanation.path}"`
+    sendJson(res, 404, { error: { code: 'GW_ROUTE_NOT_FOUND', message }, generation, ...explanation })
+  })
+  router.on('GET', '/v1/endpoints', ({ res }) => {
+    const pools = [...gateway.dataPlane.registry.pools()].sort((a, b) => a.key.localeCompare(b.key))
+    sendJson(res, 200, { services: pools.map(describePool) })
+  })
+  router.on('GET', '/v1/endpoints/:service', ({ res, params }) => {
+    const key = params.service!
+    const pool = gateway.dataPlane.registry.get(key)
+    if (pool === undefined) {
+      const message = `service ${JSON.stringify(key)} has no upstream pool; GET /v1/endpoints lists the service keys in use`
+      sendErrorBody(res, 404, { code: 'GW_ADMIN_NOT_FOUND', message })
+      return
+    }
+    sendJson(res, 200, describePool(pool))
+  })
+  router.on('GET', '/v1/discovery', ({ res }) => {
+    sendJson(res, 200, { providers: gateway.providerStatus().map(describeProvider) })
+  })
+}
+
+interface ListenerView {
+  name: string
+  protocol: string
+  address: string
+  /** The bound port when bound, else the configured one. */
+  port: number
+  bound: boolean
+}
+
+function listListeners(gateway: Gateway): ListenerView[] {
+  const bound = new Map(gateway.listeners.map((l) => [l.name, l]))
+  return gateway.config.listeners.map((l) => {
+    const live = bound.get(l.name)
+    return {
+      name: l.name,
+      protocol: l.protocol,
+      address: l.address,
+      port: live?.port ?? l.port,
+      bound: live !== undefined,
+    }
+  })
+}
+
+function describePool(pool: UpstreamPool): unknown {
+  return {
+    service: pool.key,
+    revision: pool.revision,
+    endpoints: pool.endpoints.map((ep) => ({
+      id: ep.id,
+      address: ep.address,
+      weight: ep.weight,
+      health: ep.spec.health,
+      available: ep.available,
+      listed: ep.listed,
+      inflight: ep.inflight,
+      source: ep.spec.source,
+      tags: ep.spec.tags ?? [],
+      meta: ep.spec.meta ?? {},
+    })),
+  }
+}
+
+function describeProvider(status: ProviderStatus): unknown {
+  return {
+    ...status,
+    lastSuccessAt: status.lastSuccessAt === undefined ? undefined : new Date(status.lastSuccessAt).toISOString(),
+  }
+}
+
+export interface Readiness {
+  ready: boolean
+  /** Why the gateway is not ready; empty when it is. */
+  reasons: string[]
+  /** Degraded conditions that do not make the gateway unready. */
+  warnings: string[]
+  discovery: unknown[]
+}
+
+/**
+ * Decides readiness. Not ready: the gateway has not started or is draining, the control state
+ * has not loaded, or a discovery source is unreachable and has never delivered endpoints. An
+ * unreachable source that delivered endpoints before only warns, because the gateway keeps
+ * routing to the last known endpoints.
+ */
+export function checkReadiness(context: Pick<GatewayRouteContext, 'gateway' | 'control'>): Readiness {
+  const { gateway, control } = context
+  const reasons: string[] = []
+  const warnings: string[] = []
+  if (gateway.draining) reasons.push('the gateway is draining for shutdown')
+  else if (!gateway.ready) reasons.push('the gateway has not finished starting')
+  if (control !== undefined && !isControlLoaded(control)) reasons.push('the control state has not been loaded yet')
+
+  const providers = gateway.providerStatus()
+  for (const p of providers) {
+    if (p.reachable) continue
+    const detail = p.lastError === undefined ? '' : `: ${p.lastError}`
+    if (p.lastSuccessAt === undefined) {
+      reasons.push(`discovery source ${p.source} is unreachable and has delivered no endpoints yet${detail}`)
+    } else {
+      warnings.push(`discovery source ${p.source} is unreachable; serving its last known endpoints${detail}`)
+    }
+  }
+  return { ready: reasons.length === 0, reasons, warnings, discovery: providers.map(describeProvider) }
+}
+
+function isControlLoaded(control: ControlService): boolean {
+  try {
+    // The revision getter throws until start() has loaded a state.
+    void control.revision
+    return true
+  } catch {
+    return false
+  }
+}
