@@ -286,7 +286,6 @@ export class Gateway {
     const isHttps = listener.protocol === 'https'
     const store = this.#certStore
     const fallback = listener.tls?.defaultCertificate
-    const httpsListener = this.#config.listeners.find((l) => l.protocol === 'https')
     const handler = new HttpHandler({
       listener: listener.name,
       proto: isHttps ? 'https' : 'http',
@@ -300,7 +299,7 @@ export class Gateway {
       maxAttempts: 3,
       certCovers: isHttps && store !== undefined ? (sni, host) => store.coversHost(store.selectName(sni, fallback), host) : undefined,
       trustedProxies: new CidrSet(this.#config.proxy.trustedProxies.map((c) => parseCidr(c)).filter((c): c is CidrBlock => c !== undefined)),
-      httpsPort: httpsListener?.port,
+      httpsPort: () => this.#bound.find((l) => l.protocol === 'https')?.port,
     })
     let tls: HttpsSettings | undefined
     if (isHttps && store !== undefined) {

@@ -62,8 +62,8 @@ export interface HttpHandlerOptions {
   certCovers?: (servername: string | undefined, host: string) => boolean
   /** Clients whose X-Forwarded-Proto is believed, such as an outer TLS terminator. */
   trustedProxies?: CidrSet
-  /** Port in redirects to HTTPS; 443 is left out of the URL. */
-  httpsPort?: number
+  /** Returns the port for redirects to HTTPS; 443 is left out of the URL. */
+  httpsPort?: () => number | undefined
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
@@ -110,7 +110,7 @@ export class HttpHandler {
       }
       if (route.hsts !== undefined) res.setHeader('strict-transport-security', route.hsts)
     } else if (route.redirectToHttps && exchange.proto === 'http') {
-      const port = this.#options.httpsPort
+      const port = this.#options.httpsPort?.()
       const authority = normalizeHost(host) + (port === undefined || port === 443 ? '' : `:${port}`)
       sendRedirect(res, `https://${authority}${url}`)
       return
