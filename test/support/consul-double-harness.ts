@@ -41,13 +41,19 @@ export function startProvider(double: ConsulDouble, options: ConsulProviderOptio
     ...options,
   })
   const emits: ProviderHarness['emits'] = []
-  provider.onChange((key, endpoints) => emits.push({ key, endpoints }))
+  const latest = new Map<string, readonly EndpointSpec[]>()
+  const counts = new Map<string, number>()
+  provider.onChange((key, endpoints) => {
+    emits.push({ key, endpoints })
+    latest.set(key, endpoints)
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+  })
   return {
     provider,
     emits,
     logs,
-    latest: (key) => emits.filter((e) => e.key === key).at(-1)?.endpoints,
-    emitCount: (key) => emits.filter((e) => e.key === key).length,
+    latest: (key) => latest.get(key),
+    emitCount: (key) => counts.get(key) ?? 0,
   }
 }
 

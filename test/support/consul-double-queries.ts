@@ -95,10 +95,7 @@ function shuffle<T>(items: T[], random: () => number): void {
 }
 
 function instancesOf(store: CatalogStore, dc: string, name: string): ServiceRecord[] {
-  const prefix = `${dc}/`
-  return [...store.services]
-    .filter(([key, svc]) => key.startsWith(prefix) && svc.name === name)
-    .map(([, svc]) => svc)
+  return store.instances(dc, name)
 }
 
 /** `GET /v1/health/service/:name`: instances with their node and every check that affects them. */
@@ -115,9 +112,7 @@ export function readHealthService(store: CatalogStore, name: string, opts: ReadO
       filtered = true
       continue
     }
-    const checks = store
-      .checksOnNode(opts.dc, svc.node)
-      .filter((check) => check.serviceId === '' || check.serviceId === svc.id)
+    const checks = store.checksFor(opts.dc, svc.node, svc.id)
     if (opts.passing && checks.some((check) => check.status !== 'passing')) continue
     const entry = {
       Node: nodeJson(store.node(opts.dc, svc.node), opts.dc, svc.node),

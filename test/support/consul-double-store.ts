@@ -76,8 +76,15 @@ export class CatalogStore {
   index = 1
   readonly #topicIndex = new Map<string, number>()
   readonly nodes = new Map<string, NodeRecord>()
+  /** Service instances by `dc/node/id`; change them only through the store's methods. */
   readonly services = new Map<string, ServiceRecord>()
+  /** Checks by `dc/node/checkId`; change them only through the store's methods. */
   readonly checks = new Map<string, CheckRecord>()
+  readonly #servicesByNode = new Map<string, Map<string, ServiceRecord>>()
+  readonly #servicesByName = new Map<string, Map<string, ServiceRecord>>()
+  readonly #checksByNode = new Map<string, Map<string, CheckRecord>>()
+  /** Checks by `dc/node/serviceId`; node-level checks sit under an empty service id. */
+  readonly #checksByService = new Map<string, Map<string, CheckRecord>>()
   readonly #listeners = new Set<(topics: readonly string[]) => void>()
   readonly #pendingTopics = new Set<string>()
   readonly #criticalListeners = new Set<(dc: string, check: CheckRecord) => void>()
@@ -157,13 +164,53 @@ export class CatalogStore {
   }
 
   servicesOnNode(dc: string, node: string): ServiceRecord[] {
-    const prefix = `${dc}/${node}/`
-    return [...this.services].filter(([key]) => key.startsWith(prefix)).map(([, svc]) => svc)
+    return [...(this.#servicesByNode.get(`${dc}/${node}`)?.values() ?? [])]
   }
 
   checksOnNode(dc: string, node: string): CheckRecord[] {
-    const prefix = `${dc}/${node}/`
-    return [...this.checks].filter(([key]) => key.startsWith(prefix)).map(([, check]) => check)
+    return [...(this.#checksByNode.get(`${dc}/${node}`)?.values() ?? [])]
+  }
+
+  /** Checks that affect one instance: the node's own checks, then the instance's. */
+  checksFor(dc: string, node: string, serviceId: string): CheckRecord[] {
+    const nodeLevel = this.#checksByService.get(`${dc}/${node}/`)?.values() ?? []
+    const own = this.#checksByService.get(`${dc}/${node}/${serviceId}`)?.values() ?? []
+    return [...nodeLevel, ...own]
+  }
+
+  /** Every instance of a service name in a datacenter, in registration order. */
+  instances(dc: string, name: string): ServiceRecord[] {
+    return [...(this.#servicesByName.get(`${dc}/${name}`)?.values() ?? [])]
+  }
+
+  #putService(dc: string, svc: ServiceRecord): void {
+    const key = `${dc}/${svc.node}/${svc.id}`
+    const old = this.services.get(key)
+    if (old) this.#servicesByName.get(`${dc}/${old.name}`)?.delete(key)
+    this.services.set(key, svc)
+    group(this.#servicesByNode, `${dc}/${svc.node}`).set(key, svc)
+    group(this.#servicesByName, `${dc}/${svc.name}`).set(key, svc)
+  }
+
+  #dropService(dc: string, svc: ServiceRecord): void {
+    const key = `${dc}/${svc.node}/${svc.id}`
+    this.services.delete(key)
+    this.#servicesByNode.get(`${dc}/${svc.node}`)?.delete(key)
+    this.#servicesByName.get(`${dc}/${svc.name}`)?.delete(key)
+  }
+
+  #putCheck(dc: string, check: CheckRecord): void {
+    const key = `${dc}/${check.node}/${check.checkId}`
+    this.checks.set(key, check)
+    group(this.#checksByNode, `${dc}/${check.node}`).set(key, check)
+    group(this.#checksByService, `${dc}/${check.node}/${check.serviceId}`).set(key, check)
+  }
+
+  #dropCheck(dc: string, check: CheckRecord): void {
+    const key = `${dc}/${check.node}/${check.checkId}`
+    this.checks.delete(key)
+    this.#checksByNode.get(`${dc}/${check.node}`)?.delete(key)
+    this.#checksByService.get(`${dc}/${check.node}/${check.serviceId}`)?.delete(key)
   }
 
   /** Topics a change to one check touches: its service, or every service on a node-level check's node. */
@@ -206,11 +253,7 @@ export class CatalogStore {
     const topics = [serviceTopic(dc, input.name), servicesTopic(dc)]
     if (existing && existing.name !== input.name) topics.push(serviceTopic(dc, existing.name))
     const index = this.commit(topics)
-    this.services.set(`${dc}/${input.node}/${input.id}`, {
-      ...input,
-      createIndex: existing?.createIndex ?? index,
-      modifyIndex: index,
-    })
+    this.#putService(dc, { ...input, createIndex: existing?.createIndex ?? index, modifyIndex: index })
     if (replaceChecks) {
       const keep = new Set(checks.map((c) => c.checkId))
       for (const check of this.checksOnNode(dc, input.node)) {
@@ -223,9 +266,9 @@ export class CatalogStore {
   removeService(dc: string, node: string, id: string): boolean {
     const svc = this.service(dc, node, id)
     if (!svc) return false
-    this.services.delete(`${dc}/${node}/${id}`)
+    this.#dropService(dc, svc)
     for (const check of this.checksOnNode(dc, node)) {
-      if (check.serviceId === id) this.checks.delete(`${dc}/${node}/${check.checkId}`)
+      if (check.serviceId === id) this.#dropCheck(dc, check)
     }
     // Deleting the last instance still bumps the service's index, or watchers never see it go.
     this.commit([serviceTopic(dc, svc.name), servicesTopic(dc)])
@@ -244,7 +287,7 @@ export class CatalogStore {
     }
     if (record.ttlMs !== undefined) record.ttlDeadline = this.clock.now() + record.ttlMs
     if (status === 'critical') record.criticalSince = existing?.criticalSince ?? this.clock.now()
-    this.checks.set(`${dc}/${input.node}/${input.checkId}`, record)
+    this.#putCheck(dc, record)
     const index = this.commit(this.checkTopics(dc, record))
     record.createIndex ||= index
     record.modifyIndex = index
@@ -255,7 +298,7 @@ export class CatalogStore {
     const check = this.check(dc, node, checkId)
     if (!check) return false
     const topics = this.checkTopics(dc, check)
-    this.checks.delete(`${dc}/${node}/${checkId}`)
+    this.#dropCheck(dc, check)
     this.commit(topics)
     return true
   }
@@ -304,4 +347,10 @@ export class CatalogStore {
       this.removeService(dc, check.node, check.serviceId)
     }
   }
+}
+
+function group<T>(index: Map<string, Map<string, T>>, key: string): Map<string, T> {
+  let inner = index.get(key)
+  if (!inner) index.set(key, (inner = new Map()))
+  return inner
 }
