@@ -14,6 +14,7 @@ export const ERRORS = Object.freeze({
   GW_ROUTE_BODY_TOO_LARGE: { status: 413, flag: 'body_too_large' },
   GW_UPSTREAM_NO_ENDPOINT: { status: 503, flag: 'no_healthy_upstream' },
   GW_UPSTREAM_UNKNOWN_SERVICE: { status: 503, flag: 'unknown_service' },
+  GW_UPSTREAM_OVERFLOW: { status: 503, flag: 'upstream_overflow' },
   GW_UPSTREAM_CONNECT_FAILED: { status: 502, flag: 'upstream_connect_failed' },
   GW_UPSTREAM_RESET: { status: 502, flag: 'upstream_reset' },
   GW_UPSTREAM_BAD_RESPONSE: { status: 502, flag: 'upstream_bad_response' },

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { loadConfigFile } from './config/load-config.js'
 import { formatHostPort } from './config/address.js'
-import type { GatewayConfig, ListenerConfig } from './config/types.js'
+import type { GatewayConfig, ListenerConfig, ServicePolicy } from './config/types.js'
 import { startDemoUpstreams } from './demo/demo-upstreams.js'
 import type { DiscoveryProvider, EndpointSpec, ProviderStatus, ServiceQuery } from './discovery/types.js'
 import { formatProblem } from './errors.js'
@@ -9,7 +9,6 @@ import type { BackendRef } from './ingress/model.js'
 import { compileRoutes, type BackendResolver } from './ingress/routing-table.js'
 import { RuleSet, type RuleScan } from './ingress/rule-set.js'
 import type { Logger } from './log.js'
-import { WeightedRoundRobinBalancer } from './proxy/balancers/weighted-round-robin.js'
 import type { Forwarder } from './proxy/exchange.js'
 import { HttpProxyForwarder } from './proxy/forward-http-proxy.js'
 import { UndiciForwarder } from './proxy/forward-undici.js'
@@ -47,7 +46,7 @@ export class Gateway {
   #config: GatewayConfig
   readonly #log: Logger
   readonly #options: GatewayOptions
-  readonly registry = new UpstreamRegistry(() => new WeightedRoundRobinBalancer())
+  readonly registry: UpstreamRegistry
   #rules: RuleSet
   #dataPlane: DataPlane
   #undici: UndiciForwarder
@@ -65,6 +64,7 @@ export class Gateway {
     this.#config = config
     this.#log = options.log
     this.#options = options
+    this.registry = new UpstreamRegistry(options.log)
     this.#rules = new RuleSet(config.rules, config.ingress)
     const forwarderOptions = { timeouts: config.timeouts, connectionsPerEndpoint: config.proxy.connectionsPerEndpoint }
     this.#undici = new UndiciForwarder(forwarderOptions)
@@ -124,6 +124,7 @@ export class Gateway {
     await Promise.all(this.#listeners.map((l) => l.close(this.#config.timeouts.shutdownMs)))
     await Promise.all([this.#undici.close(), this.#httpProxy.close()])
     this.#certStore?.close()
+    this.registry.close()
     for (const provider of this.#options.providers ?? []) await provider.close()
     this.#stopDemo?.()
     this.#log.info({ ms: Math.round(performance.now() - started) }, 'gateway stopped')
@@ -217,7 +218,7 @@ export class Gateway {
     }
     const queries = new Map<string, ServiceQuery>()
     for (const key of used) {
-      const pool = this.registry.ensure(key)
+      const pool = this.registry.ensure(key, this.#policyFor(key))
       const svc = this.#config.services.get(key)
       if (svc !== undefined && this.#isStatic(key)) {
         pool.setEndpoints(svc.endpoints.map((e): EndpointSpec => ({
@@ -240,6 +241,12 @@ export class Gateway {
     for (const provider of this.#options.providers ?? []) provider.setWatched([...queries.values()])
   }
 
+  /** Policy of a service key: the config's service of that name, or `serviceDefaults`. */
+  #policyFor(key: string): ServicePolicy {
+    const name = key.replace(/@.*$/, '')
+    return this.#config.services.get(name)?.policy ?? this.#config.serviceDefaults
+  }
+
   #hasDiscovery(): boolean {
     return this.#config.consul !== undefined || (this.#options.providers?.length ?? 0) > 0
   }
@@ -252,7 +259,7 @@ export class Gateway {
 
   #applyEndpoints(key: string, endpoints: readonly EndpointSpec[], source: string): void {
     if (!this.#providerQueries.has(key)) return
-    const pool = this.registry.ensure(key)
+    const pool = this.registry.ensure(key, this.#policyFor(key))
     pool.setEndpoints(endpoints)
     this.#log.info({ service: key, source, endpoints: endpoints.length }, 'endpoints updated')
     if (endpoints.length === 0) this.#log.warn({ service: key, source }, 'service has no endpoint; its routes answer 503')
@@ -295,6 +302,10 @@ export class Gateway {
       accessLog,
       log,
       onRecord: this.#options.onRecord,
+      onAttemptResult: (pool, endpoint, failure, status) => {
+        if (failure !== undefined) pool.recordOutcome(endpoint, { ok: false, kind: failure.phase === 'connect' ? 'connect-failure' : '5xx' })
+        else pool.recordOutcome(endpoint, status !== undefined && status >= 500 ? { ok: false, kind: '5xx' } : { ok: true, kind: 'ok' })
+      },
       isDraining: () => this.#draining,
       maxAttempts: 3,
       certCovers: isHttps && store !== undefined ? (sni, host) => store.coversHost(store.selectName(sni, fallback), host) : undefined,

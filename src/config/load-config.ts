@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path'
 import { GatewayError, formatProblem, type Problem } from '../errors.js'
 import { parseCidr } from '../util/cidr.js'
 import { parseHostPort } from './address.js'
+import { DEFAULT_POLICY, POLICY_KEYS, readServicePolicy } from './service-policy.js'
 import { Checker, type FieldPath } from './checker.js'
 import type {
   AdminConfig,
@@ -13,13 +14,14 @@ import type {
   GatewayConfig,
   ListenerConfig,
   ServiceConfig,
+  ServicePolicy,
   TimeoutConfig,
 } from './types.js'
 import { parseYamlDocuments } from './yaml-source.js'
 
 const TOP_LEVEL_KEYS = [
   'listeners', 'services', 'rules', 'ingress', 'logging', 'timeouts', 'proxy', 'consul',
-  'certificates', 'dataDir', 'demoUpstreams', 'admin', 'control',
+  'certificates', 'dataDir', 'demoUpstreams', 'admin', 'control', 'serviceDefaults',
 ]
 
 export const DEFAULT_TIMEOUTS: TimeoutConfig = Object.freeze({
@@ -57,7 +59,10 @@ export function parseConfig(file: string, text: string, baseDir: string): Config
   const root = check.object(docs[0]!.value, [], true) ?? {}
   check.unknownKeys(root, [], TOP_LEVEL_KEYS)
 
-  const services = readServices(check, root.services)
+  const defaultsObj = check.object(root.serviceDefaults, ['serviceDefaults']) ?? {}
+  check.unknownKeys(defaultsObj, ['serviceDefaults'], POLICY_KEYS)
+  const serviceDefaults = readServicePolicy(check, defaultsObj, ['serviceDefaults'], DEFAULT_POLICY)
+  const services = readServices(check, root.services, serviceDefaults)
   const config: GatewayConfig = {
     file,
     listeners: readListeners(check, root.listeners),
@@ -73,6 +78,7 @@ export function parseConfig(file: string, text: string, baseDir: string): Config
     demoUpstreams: readDemoUpstreams(check, root.demoUpstreams),
     admin: readAdmin(check, root.admin, baseDir),
     control: readControl(check, root.control, baseDir),
+    serviceDefaults,
   }
   checkReferences(check, config)
   if (check.problems.length > 0) return { ok: false, problems: sortByLine(check.problems) }
@@ -165,7 +171,7 @@ function readListenerTls(check: Checker, value: unknown, path: FieldPath, isHttp
   }
 }
 
-function readServices(check: Checker, value: unknown): Map<string, ServiceConfig> {
+function readServices(check: Checker, value: unknown, defaults: ServicePolicy): Map<string, ServiceConfig> {
   const out = new Map<string, ServiceConfig>()
   const obj = check.object(value, ['services'])
   if (!obj) return out
@@ -176,7 +182,7 @@ function readServices(check: Checker, value: unknown): Map<string, ServiceConfig
     }
     const svc = check.object(raw, path, true)
     if (!svc) continue
-    check.unknownKeys(svc, path, ['endpoints', 'consulName', 'tags'])
+    check.unknownKeys(svc, path, ['endpoints', 'consulName', 'tags', ...POLICY_KEYS])
     const endpoints = (check.array(svc.endpoints, [...path, 'endpoints']) ?? []).flatMap((ep, i) => {
       const parsed = readEndpoint(check, ep, [...path, 'endpoints', i])
       return parsed ? [parsed] : []
@@ -184,7 +190,8 @@ function readServices(check: Checker, value: unknown): Map<string, ServiceConfig
     const tags = (check.array(svc.tags, [...path, 'tags']) ?? [])
       .map((t, i) => check.string(t, [...path, 'tags', i], true))
       .filter((t): t is string => t !== undefined)
-    out.set(name, { name, endpoints, consulName: check.string(svc.consulName, [...path, 'consulName']), tags })
+    const policy = readServicePolicy(check, svc, path, defaults)
+    out.set(name, { name, policy, endpoints, consulName: check.string(svc.consulName, [...path, 'consulName']), tags })
   }
   return out
 }

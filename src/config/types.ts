@@ -34,8 +34,47 @@ export interface StaticEndpointConfig {
   weight: number
 }
 
+export type BalancerPolicyName = 'round-robin' | 'weighted-round-robin' | 'least-connections' | 'consistent-hash' | 'two-choices'
+
+/** Load balancing, health and protection settings of a service. */
+export interface ServicePolicy {
+  balancer: {
+    policy: BalancerPolicyName
+    /** Hash key of `consistent-hash`: the client IP, a header or a cookie. */
+    hashOn: 'client-ip' | { header: string } | { cookie: string }
+    boundedLoadFactor: number
+  }
+  healthCheck?: {
+    type: 'http' | 'tcp'
+    path: string
+    /** Status ranges counted as healthy, such as `[[200, 399]]`. */
+    expectedStatuses: Array<[number, number]>
+    host?: string
+    intervalMs: number
+    timeoutMs: number
+    healthyThreshold: number
+    unhealthyThreshold: number
+  }
+  outlierDetection: {
+    /** Consecutive connect failures or 5xx that eject an endpoint; 0 turns ejection off. */
+    consecutiveFailures: number
+    baseEjectionMs: number
+    maxEjectionMs: number
+    maxEjectionPercent: number
+  }
+  /** Below this share of healthy endpoints, traffic spreads over all of them; 0 disables. */
+  panicThresholdPercent: number
+  /** Ramp length for endpoints that join or come back; 0 disables. */
+  slowStartMs: number
+  /** Session persistence by an inserted cookie. */
+  stickyCookie?: { name: string; maxAgeSeconds?: number }
+  /** Open requests or connections allowed per service; 0 is unlimited. */
+  maxConnections: number
+}
+
 export interface ServiceConfig {
   name: string
+  policy: ServicePolicy
   /** Static endpoints; a service without them is looked up in Consul. */
   endpoints: StaticEndpointConfig[]
   /** Consul service name when it differs from `name`. */
@@ -124,4 +163,6 @@ export interface GatewayConfig {
   /** Admin API; undefined when disabled. */
   admin?: AdminConfig
   control: ControlConfig
+  /** Policy of services that the config file does not list, such as Consul-only ones. */
+  serviceDefaults: ServicePolicy
 }

@@ -44,6 +44,8 @@ export interface Exchange {
   pool?: UpstreamPool
   endpoint?: PoolEndpoint
   upstreamHeaders?: string[]
+  /** Response fields the gateway adds, such as HSTS or a sticky cookie: `[name, value, ...]`. */
+  extraResponseHeaders?: string[]
   upstreamStartedAt: number
   upstreamHeadersAt: number
   upstreamStatus?: number

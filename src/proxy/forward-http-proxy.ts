@@ -108,6 +108,7 @@ export class HttpProxyForwarder implements Forwarder {
     clearTimeout(state.timer)
     state.responded = true
     stripResponseHeaders(proxyRes.headers)
+    addResponseHeaders(proxyRes.headers, state.exchange.extraResponseHeaders)
     state.sink.onResponseStart(proxyRes.statusCode ?? 502)
     proxyRes.on('data', (chunk: Buffer) => state.sink.onBodyBytes(chunk.length))
     proxyRes.on('aborted', () => {
@@ -132,6 +133,17 @@ export class HttpProxyForwarder implements Forwarder {
     clearTimeout(state.timer)
     state.exchange.cancelUpstream = undefined
     state.sink.onFailure(failure)
+  }
+}
+
+/** Adds the gateway's response fields; a Set-Cookie joins the upstream's instead of replacing them. */
+function addResponseHeaders(headers: IncomingMessage['headers'], extra: string[] | undefined): void {
+  if (extra === undefined) return
+  for (let i = 0; i < extra.length; i += 2) {
+    const name = extra[i]!.toLowerCase()
+    const value = extra[i + 1]!
+    if (name === 'set-cookie') headers['set-cookie'] = [...(headers['set-cookie'] ?? []), value]
+    else headers[name] = value
   }
 }
 

@@ -109,7 +109,10 @@ class UndiciAttempt {
     this.#resume = resume
     const res = this.#exchange.res
     this.#sink.onResponseStart(statusCode)
-    res.writeHead(statusCode, statusText, filterResponseHeaders(rawHeaders))
+    const headers = filterResponseHeaders(rawHeaders)
+    const extra = this.#exchange.extraResponseHeaders
+    if (extra !== undefined) headers.push(...extra)
+    res.writeHead(statusCode, statusText, headers)
     return true
   }
 

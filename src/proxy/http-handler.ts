@@ -9,6 +9,7 @@ import type { CidrSet } from '../util/cidr.js'
 import { acceptsJson, sendError, sendRedirect, sendSocketError } from './error-response.js'
 import type { AttemptFailure, AttemptSink, Exchange, Forwarder } from './exchange.js'
 import type { HttpProxyForwarder } from './forward-http-proxy.js'
+import { buildSetCookie, readCookie } from './balancers/sticky.js'
 import { buildUpstreamHeaders, rewriteUpstreamHeaders } from './headers.js'
 import type { PoolEndpoint, UpstreamPool, UpstreamRegistry } from './upstream-pool.js'
 
@@ -108,7 +109,7 @@ export class HttpHandler {
         exchange.reject('GW_ROUTE_MISDIRECTED', `the certificate for this connection does not cover host "${host}"; connect with that server name`)
         return
       }
-      if (route.hsts !== undefined) res.setHeader('strict-transport-security', route.hsts)
+      if (route.hsts !== undefined) exchange.addResponseHeader('strict-transport-security', route.hsts)
     } else if (route.redirectToHttps && exchange.proto === 'http') {
       const port = this.#options.httpsPort?.()
       const authority = normalizeHost(host) + (port === undefined || port === 443 ? '' : `:${port}`)
@@ -120,7 +121,12 @@ export class HttpHandler {
       exchange.reject('GW_UPSTREAM_UNKNOWN_SERVICE', `service "${match.route.service}" is not known`)
       return
     }
+    if (pool.isFull) {
+      exchange.reject('GW_UPSTREAM_OVERFLOW', `service "${pool.key}" already has ${pool.inflight} open requests (maxConnections)`)
+      return
+    }
     exchange.pool = pool
+    pool.inflight++
     if (this.#usesHeaderList) {
       exchange.upstreamHeaders = buildUpstreamHeaders(req.rawHeaders, req.headers.connection, exchange)
     } else {
@@ -231,6 +237,7 @@ class ProxyExchange implements Exchange, AttemptSink {
   pool?: UpstreamPool
   endpoint?: PoolEndpoint
   upstreamHeaders?: string[]
+  extraResponseHeaders?: string[]
   upstreamStartedAt = 0
   upstreamHeadersAt = 0
   upstreamStatus?: number
@@ -271,7 +278,7 @@ class ProxyExchange implements Exchange, AttemptSink {
   /** Sends one attempt to the next endpoint the balancer picks. */
   attempt(): void {
     const pool = this.pool!
-    const endpoint = pool.pick({ clientIp: this.clientIp, exclude: this.#tried })
+    const endpoint = this.#pick(pool)
     if (endpoint === undefined) {
       if (this.attempts === 0) {
         this.reject('GW_UPSTREAM_NO_ENDPOINT', `service "${pool.key}" has no available endpoint`)
@@ -284,6 +291,39 @@ class ProxyExchange implements Exchange, AttemptSink {
     endpoint.inflight++
     this.upstreamStartedAt = performance.now()
     this.#options.forwarder.forward(this, endpoint, this)
+  }
+
+  #pick(pool: UpstreamPool): PoolEndpoint | undefined {
+    const sticky = pool.policy.stickyCookie
+    if (sticky === undefined) return pool.pick(this)
+    const cookie = readCookie(this.req.headers.cookie, sticky.name)
+    const pinned = pool.pickPinned(cookie, this.#tried)
+    if (pinned !== undefined) return pinned
+    const endpoint = pool.pick(this)
+    const key = endpoint === undefined ? undefined : pool.stickyKey(endpoint)
+    if (key !== undefined) this.addResponseHeader('set-cookie', buildSetCookie(sticky.name, key, { maxAgeSeconds: sticky.maxAgeSeconds }))
+    return endpoint
+  }
+
+  addResponseHeader(name: string, value: string): void {
+    this.extraResponseHeaders ??= []
+    this.extraResponseHeaders.push(name, value)
+  }
+
+  /** PickContext: the endpoints this request already tried. */
+  get exclude(): ReadonlySet<PoolEndpoint> | undefined {
+    return this.#tried
+  }
+
+  /** PickContext: a request header for hash policies. */
+  header(name: string): string | undefined {
+    const value = this.req.headers[name]
+    return Array.isArray(value) ? value[0] : value
+  }
+
+  /** PickContext: a request cookie for hash policies. */
+  cookie(name: string): string | undefined {
+    return readCookie(this.req.headers.cookie, name)
   }
 
   onResponseStart(status: number): void {
@@ -334,6 +374,7 @@ class ProxyExchange implements Exchange, AttemptSink {
   }
 
   onDownstreamClose = (): void => {
+    if (this.pool !== undefined) this.pool.inflight--
     if (!this.res.writableFinished) {
       this.downstreamClosed = true
       this.flag ??= ERRORS.GW_DOWNSTREAM_ABORTED.flag

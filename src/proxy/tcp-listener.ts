@@ -215,6 +215,7 @@ class TcpConnection {
       clearTimeout(connectTimer)
       endpoint.inflight--
       this.#endpoint = undefined
+      pool.recordOutcome(endpoint, { ok: false, kind: 'connect-failure' })
       this.#options.log.debug({ upstream: endpoint.address, code: err.code }, 'upstream connect failed')
       const maxAttempts = this.#options.maxAttempts ?? 3
       if (this.record.attempts < maxAttempts && !this.#client.destroyed) {
@@ -230,6 +231,7 @@ class TcpConnection {
     upstream.once('connect', () => {
       clearTimeout(connectTimer)
       upstream.off('error', onConnectError)
+      pool.recordOutcome(endpoint, { ok: true, kind: 'ok' })
       this.#pipe(upstream, timeouts)
     })
   }

@@ -1,6 +1,13 @@
 import { formatHostPort } from '../config/address.js'
+import type { ServicePolicy } from '../config/types.js'
 import type { EndpointSpec } from '../discovery/types.js'
+import type { Logger } from '../log.js'
+import { createBalancer } from './balancers/create-balancer.js'
+import { StickySessions } from './balancers/sticky.js'
 import type { Balancer, Endpoint, PickContext } from './balancers/types.js'
+import { ActiveChecker } from './health/active-checker.js'
+import { OutlierDetector, type RequestOutcome } from './health/outlier-detector.js'
+import { ServiceHealth } from './health/service-health.js'
 
 /** An endpoint with the bookkeeping the gateway shows in its endpoint views. */
 export interface PoolEndpoint extends Endpoint {
@@ -9,30 +16,95 @@ export interface PoolEndpoint extends Endpoint {
   listed: boolean
 }
 
-export type BalancerFactory = () => Balancer
+export interface UpstreamPoolOptions {
+  key: string
+  policy: ServicePolicy
+  log: Logger
+  /** Random source of the balancer; seeded in tests. */
+  random?: () => number
+}
 
 /**
- * The endpoints of one upstream service and the balancer that spreads requests over them.
- * Endpoint objects are reused across updates, by id, so in-flight counters survive a change.
+ * The endpoints of one upstream service, its balancer and its health tracking. Endpoint
+ * objects are reused across updates, by id, so in-flight counters survive a change and a
+ * removed endpoint drains: it gets no new requests while the ones on it finish.
+ *
+ * Health precedence: the source's `critical` removes an endpoint; an active check `down` or
+ * a passive ejection takes it out of rotation; below the panic threshold all listed
+ * endpoints serve again. Weight 0 always drains.
  */
 export class UpstreamPool {
   readonly key: string
+  readonly policy: ServicePolicy
   #endpoints: PoolEndpoint[] = []
   #byId = new Map<string, PoolEndpoint>()
   readonly #balancer: Balancer
+  readonly #health: ServiceHealth
+  readonly #outliers: OutlierDetector | undefined
+  readonly #checker: ActiveChecker | undefined
+  readonly #sticky: StickySessions | undefined
   /** Counts endpoint set replacements; shown in endpoint views. */
   revision = 0
+  /** Requests or connections open on this service, for `maxConnections`. */
+  inflight = 0
 
-  constructor(key: string, balancer: Balancer) {
+  constructor(options: UpstreamPoolOptions) {
+    const { key, policy, log } = options
     this.key = key
-    this.#balancer = balancer
+    this.policy = policy
+    this.#balancer = createBalancer(
+      { policy: policy.balancer.policy, hashOn: policy.balancer.hashOn, boundedLoadFactor: policy.balancer.boundedLoadFactor },
+      options.random,
+    )
+    const serviceLog = log.child({ service: key })
+    this.#health = new ServiceHealth({
+      service: key,
+      balancer: this.#balancer,
+      panicThresholdPercent: policy.panicThresholdPercent,
+      slowStartMs: policy.slowStartMs,
+      logger: serviceLog,
+      onRotation: () => this.#sticky?.update(this.#endpoints),
+    })
+    const outlier = policy.outlierDetection
+    if (outlier.consecutiveFailures > 0 && outlier.maxEjectionPercent > 0) {
+      this.#outliers = new OutlierDetector({
+        service: key,
+        consecutiveFailures: outlier.consecutiveFailures,
+        baseEjectionMs: outlier.baseEjectionMs,
+        maxEjectionMs: outlier.maxEjectionMs,
+        maxEjectionPercent: outlier.maxEjectionPercent,
+        logger: serviceLog,
+        onChange: (id, ejected) => this.#health.setEjected(id, ejected),
+      })
+    }
+    const check = policy.healthCheck
+    if (check !== undefined) {
+      this.#checker = new ActiveChecker({
+        service: key,
+        config: {
+          probe: check.type === 'tcp' ? { kind: 'tcp' } : { kind: 'http', path: check.path, expectedStatuses: check.expectedStatuses, host: check.host },
+          intervalMs: check.intervalMs,
+          timeoutMs: check.timeoutMs,
+          rise: check.healthyThreshold,
+          fall: check.unhealthyThreshold,
+        },
+        logger: serviceLog,
+        onChange: (id, status) => this.#health.setActiveStatus(id, status),
+      })
+    }
+    if (policy.stickyCookie !== undefined) this.#sticky = new StickySessions()
   }
 
   get endpoints(): readonly PoolEndpoint[] {
     return this.#endpoints
   }
 
-  /** Replaces the endpoint set. Removed endpoints get no new requests; in-flight ones finish. */
+  /** Whether a new request would exceed the service's `maxConnections`. */
+  get isFull(): boolean {
+    return this.policy.maxConnections > 0 && this.inflight >= this.policy.maxConnections
+  }
+
+  /** Replaces the endpoint set from its source. */
   setEndpoints(specs: readonly EndpointSpec[]): void {
     const next: PoolEndpoint[] = []
     const nextById = new Map<string, PoolEndpoint>()
@@ -51,9 +123,7 @@ export class UpstreamPool {
           listed: true,
         }
       } else {
-        ep.weight = spec.weight
         ep.spec = spec
-        ep.available = spec.health !== 'critical'
       }
       next.push(ep)
       nextById.set(spec.id, ep)
@@ -67,47 +137,97 @@ export class UpstreamPool {
     this.#endpoints = next
     this.#byId = nextById
     this.revision++
-    this.#balancer.update(next)
+    this.#outliers?.setEndpoints(next.map((e) => e.id))
+    this.#checker?.setEndpoints(next.map((e) => ({ id: e.id, host: e.host, port: e.port })))
+    this.#health.setEndpoints(next.map((endpoint) => ({ endpoint, configuredWeight: endpoint.spec.weight, sourceHealth: endpoint.spec.health })))
   }
 
   pick(ctx: PickContext): PoolEndpoint | undefined {
     return this.#balancer.pick(ctx) as PoolEndpoint | undefined
   }
 
-  /** Re-reads endpoint availability and weights after a health change. */
-  refresh(): void {
-    this.#balancer.update(this.#endpoints)
+  /** Returns the endpoint a sticky cookie pins, if it can still take the request. */
+  pickPinned(cookieValue: string | undefined, exclude?: ReadonlySet<Endpoint>): PoolEndpoint | undefined {
+    return this.#sticky?.find(cookieValue, exclude) as PoolEndpoint | undefined
+  }
+
+  /** The sticky cookie value that pins `endpoint`. */
+  stickyKey(endpoint: Endpoint): string | undefined {
+    return this.#sticky?.keyOf(endpoint)
+  }
+
+  /** Feeds passive health with the outcome of one request or connection. */
+  recordOutcome(endpoint: Endpoint, outcome: RequestOutcome): void {
+    this.#outliers?.onResult(endpoint, outcome)
+  }
+
+  /** Health state of the service for views: the rotation counts and panic mode. */
+  healthSummary(): { healthy: number; total: number; panic: boolean } {
+    const r = this.#health.rotation
+    return { healthy: r.healthy, total: r.total, panic: r.isPanic }
+  }
+
+  /** Active-check and ejection status of one endpoint, for views. */
+  endpointStatus(id: string): { active?: string; ejected: boolean } {
+    const state = this.#checker?.status(id)
+    return { active: state, ejected: this.#outliers?.isEjected(id) ?? false }
+  }
+
+  close(): void {
+    this.#checker?.stop()
+    this.#outliers?.stop()
+    this.#health.stop()
   }
 }
 
 /** All upstream pools by service key. Pools are created on first use and kept while referenced. */
 export class UpstreamRegistry {
   readonly #pools = new Map<string, UpstreamPool>()
-  readonly #createBalancer: (key: string) => Balancer
+  readonly #log: Logger
 
-  constructor(createBalancer: (key: string) => Balancer) {
-    this.#createBalancer = createBalancer
+  constructor(log: Logger) {
+    this.#log = log
   }
 
   get(key: string): UpstreamPool | undefined {
     return this.#pools.get(key)
   }
 
-  ensure(key: string): UpstreamPool {
-    let pool = this.#pools.get(key)
-    if (pool === undefined) {
-      pool = new UpstreamPool(key, this.#createBalancer(key))
-      this.#pools.set(key, pool)
+  /**
+   * Returns the pool for `key`, creating it, or replacing it when its policy changed. A
+   * replacement keeps the endpoint set; requests on the old pool finish there.
+   */
+  ensure(key: string, policy: ServicePolicy): UpstreamPool {
+    const current = this.#pools.get(key)
+    if (current !== undefined && samePolicy(current.policy, policy)) return current
+    const pool = new UpstreamPool({ key, policy, log: this.#log })
+    if (current !== undefined) {
+      pool.setEndpoints(current.endpoints.filter((e) => e.listed).map((e) => e.spec))
+      current.close()
     }
+    this.#pools.set(key, pool)
     return pool
   }
 
   /** Drops pools whose key is not in `keep`. */
   retain(keep: ReadonlySet<string>): void {
-    for (const key of this.#pools.keys()) if (!keep.has(key)) this.#pools.delete(key)
+    for (const [key, pool] of this.#pools) {
+      if (keep.has(key)) continue
+      pool.close()
+      this.#pools.delete(key)
+    }
   }
 
   pools(): IterableIterator<UpstreamPool> {
     return this.#pools.values()
   }
+
+  close(): void {
+    for (const pool of this.#pools.values()) pool.close()
+    this.#pools.clear()
+  }
+}
+
+function samePolicy(a: ServicePolicy, b: ServicePolicy): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b)
 }
