@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
 import { performance } from 'node:perf_hooks'
 import { formatHostPort } from '../config/address.js'
 import type { AdminConfig } from '../config/types.js'
@@ -71,8 +72,11 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       { ...(await readTlsFiles(tlsConfig)), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
       handle,
     )
-    https.on('tlsClientError', (err: Error & { code?: string }, socket: Socket) => {
-      log.info({ err: err.message, code: err.code, client: socket.remoteAddress }, 'admin TLS handshake rejected')
+    https.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+      // Node checks the client certificate once the TLS handshake is done and then destroys the
+      // socket, so `err` may only say ECONNRESET while `authorizationError` names the cause.
+      const reason = socket.authorizationError ?? err.code
+      log.info({ err: err.message, reason, client: socket.remoteAddress }, 'admin TLS handshake rejected')
     })
     watcher = watchTlsFiles(https, tlsConfig, log, options.certPollMs ?? 2_000)
     server = https

@@ -2,9 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { GatewayMetrics } from '../../../src/admin/gateway-metrics.js'
 import type { IngressSpec } from '../../../src/ingress/model.js'
 import { compileRoutes } from '../../../src/ingress/routing-table.js'
-import { WeightedRoundRobinBalancer } from '../../../src/proxy/balancers/weighted-round-robin.js'
 import type { AccessRecord, DataPlane } from '../../../src/proxy/http-handler.js'
-import { UpstreamRegistry } from '../../../src/proxy/upstream-pool.js'
+import type { UpstreamRegistry } from '../../../src/proxy/upstream-pool.js'
 
 function record(overrides: Partial<AccessRecord> = {}): AccessRecord {
   return {
@@ -37,11 +36,9 @@ function dataPlane(routeNames: string[]): DataPlane {
     annotations: {},
     rules: routeNames.map((id, i) => ({ id, ingress: 'ns/app', file: 'rules.yaml', host: 'app.test', path: `/p${i}`, pathType: 'Prefix' as const, backend: { service: 'app' } })),
   }
-  const registry = new UpstreamRegistry(() => new WeightedRoundRobinBalancer())
-  registry.ensure('app').setEndpoints([
-    { id: '127.0.0.1:9001', host: '127.0.0.1', port: 9001, weight: 1, health: 'passing', source: 'static' },
-    { id: '127.0.0.1:9002', host: '127.0.0.1', port: 9002, weight: 1, health: 'critical', source: 'static' },
-  ])
+  // Metrics read only the pool keys and endpoint ids and availability, so a stub stands in.
+  const pool = { key: 'app', endpoints: [{ id: '127.0.0.1:9001', available: true }, { id: '127.0.0.1:9002', available: false }] }
+  const registry = { pools: () => [pool].values(), get: (key: string) => (key === 'app' ? pool : undefined) } as unknown as UpstreamRegistry
   return { generation: 1, table: compileRoutes([ingress], (b) => ({ service: b.service })).table, registry }
 }
 
