@@ -61,7 +61,8 @@ export function parseConsulAddress(address: string, sslDefault: boolean): { host
   if (url.hostname === '' || (url.pathname !== '/' && url.pathname !== '')) {
     throw new Error(`invalid Consul address "${address}": expected host:port or an http(s) URL`)
   }
-  const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port)
+  const defaultPort = secure ? 443 : 80
+  const port = url.port === '' ? defaultPort : Number(url.port)
   return { host: url.hostname, port, secure }
 }
 

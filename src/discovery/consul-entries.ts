@@ -80,7 +80,7 @@ export function toEndpoints(
     if (entry.Service.Meta) endpoint.meta = { ...entry.Service.Meta }
     out.push(endpoint)
   }
-  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  return out.sort((a, b) => (a.id < b.id ? -1 : 1))
 }
 
 /** Compares two id-sorted endpoint lists by content. */

@@ -164,6 +164,7 @@ export class ConsulProvider implements DiscoveryProvider {
 
   #onEntries(state: WatchState, entries: HealthServiceEntry[]): void {
     if (this.#watches.get(watchKeyOf(state.target)) !== state) return
+    this.#markReachable()
     state.entries = entries
     for (const key of state.keys) {
       const entry = this.#queries.get(key)
@@ -198,9 +199,13 @@ export class ConsulProvider implements DiscoveryProvider {
   }
 
   #onSuccess(state: WatchState): void {
+    delete state.lastRejection
+  }
+
+  /** Records a response with data; it ends an outage even when its index was unusable. */
+  #markReachable(): void {
     this.#everSucceeded = true
     this.#lastSuccessAt = this.#now()
-    delete state.lastRejection
     if (!this.#outage) return
     this.#outage = false
     this.#log.info('Consul reachable again')
@@ -237,7 +242,7 @@ export class ConsulProvider implements DiscoveryProvider {
     return out
   }
 
-  /** Current endpoints per watched query, sorted by key; queries without a first answer are absent. */
+  /** Current endpoints per watched query, sorted by key; queries without a first response are absent. */
   listEndpoints(): WatchedEndpoints[] {
     const out: WatchedEndpoints[] = []
     for (const [key, { query }] of this.#queries) {
@@ -248,7 +253,7 @@ export class ConsulProvider implements DiscoveryProvider {
       if (datacenter !== undefined) item.datacenter = datacenter
       out.push(item)
     }
-    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    return out.sort((a, b) => (a.key < b.key ? -1 : 1))
   }
 
   /** Number of blocking-query loops, one per distinct service, datacenter and tag set. */

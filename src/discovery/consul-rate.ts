@@ -1,7 +1,7 @@
 /**
  * Token bucket that slows a blocking-query loop under churn. A full bucket lets requests go out
- * at once, so quiet services see changes immediately; once a burst is spent, requests wait for
- * one token per `refillMs`.
+ * at once, so quiet services see changes immediately. Once a burst is spent, each request waits
+ * for the next token, which takes `refillMs`.
  */
 export class TokenBucket {
   #tokens: number

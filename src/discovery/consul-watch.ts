@@ -11,7 +11,7 @@ export interface WatchTarget {
   tags: readonly string[]
 }
 
-/** How a failed request counts: `unreachable` (network, timeout, 5xx) or `rejected` (4xx, bad reply). */
+/** Kind of a failed request: `unreachable` (network, timeout, 5xx) or `rejected` (4xx, bad reply). */
 export type FailureKind = 'unreachable' | 'rejected'
 
 export interface WatchSettings {

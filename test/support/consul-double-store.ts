@@ -70,7 +70,7 @@ export function servicesTopic(dc: string): string {
 /**
  * The catalog of the double: nodes, service instances and checks per datacenter, stamped with a
  * global raft-style index. Every write bumps the index of each topic it touches (a service name,
- * the service list, KV, sessions) and tells the listeners, which wake blocked readers.
+ * the service list, KV, sessions) and notifies the listeners, which wake blocked readers.
  */
 export class CatalogStore {
   index = 1
@@ -178,7 +178,7 @@ export class CatalogStore {
     return [...nodeLevel, ...own]
   }
 
-  /** Every instance of a service name in a datacenter, in registration order. */
+  /** Returns every instance of a service name in a datacenter, in registration order. */
   instances(dc: string, name: string): ServiceRecord[] {
     return [...(this.#servicesByName.get(`${dc}/${name}`)?.values() ?? [])]
   }

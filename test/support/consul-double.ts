@@ -214,7 +214,7 @@ export class ConsulDouble {
     this.store.commit([serviceTopic(dc, name), servicesTopic(dc)])
   }
 
-  /** Answers blocked readers now with an unchanged index, like a spurious wake-up. */
+  /** Responds to blocked readers now with an unchanged index, like a spurious wake-up. */
   releaseWaiters(route?: string): void {
     this.#waiters.release(route)
   }
@@ -364,7 +364,7 @@ export class ConsulDouble {
     }
   }
 
-  /** Returns true when the fault answered (or swallowed) the request. */
+  /** Returns true when the fault sent the response or dropped the request. */
   async #applyFault(fault: Fault, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     if ('status' in fault) {
       this.#send(res, fault.status, fault.body ?? '', TEXT)

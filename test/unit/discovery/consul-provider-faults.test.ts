@@ -32,7 +32,7 @@ function passing(id: string, port: number): Record<string, unknown> {
   return { Name: 'web', ID: id, Port: port, Check: { CheckID: `check-${id}`, TTL: '30s', Status: 'passing' } }
 }
 
-/** Waits until the double has answered `n` more health requests than now. */
+/** Waits until the double has received `n` more health requests than now. */
 async function moreRequests(n: number): Promise<void> {
   const target = double.requestCount('health.service') + n
   await vi.waitFor(() => expect(double.requestCount('health.service')).toBeGreaterThanOrEqual(target), 5_000)
