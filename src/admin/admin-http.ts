@@ -67,7 +67,7 @@ export function sendNoContent(res: ServerResponse): void {
 
 /**
  * Converts a thrown value into a status and error body. Returns undefined for an unexpected
- * error, which the caller logs and answers with `GW_ADMIN_INTERNAL`.
+ * error, which the caller logs and reports as `GW_ADMIN_INTERNAL`.
  */
 export function describeError(
   err: unknown,

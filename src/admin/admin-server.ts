@@ -20,7 +20,7 @@ import { Router } from './router.js'
 export interface AdminServerOptions {
   config: AdminConfig
   gateway: Gateway
-  /** Serves the `/v1` control-plane routes; without it they answer `GW_ADMIN_CONTROL_DISABLED`. */
+  /** Serves the `/v1` control-plane routes. Without it they send `GW_ADMIN_CONTROL_DISABLED`. */
   control?: ControlService
   metrics: GatewayMetrics
   log: Logger
@@ -74,7 +74,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     )
     https.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
       // Node checks the client certificate once the TLS handshake is done and then destroys the
-      // socket, so `err` may only say ECONNRESET while `authorizationError` names the cause.
+      // socket. `err` is then only ECONNRESET, and `authorizationError` contains the cause.
       const reason = socket.authorizationError ?? err.code
       log.info({ err: err.message, reason, client: socket.remoteAddress }, 'admin TLS handshake rejected')
     })
@@ -116,7 +116,7 @@ async function handleRequest(
   res.setHeader('x-request-id', reqId)
   res.on('finish', () => {
     const fields = { reqId, method, path: url.pathname, status: res.statusCode, ms: Math.round(performance.now() - started) }
-    // Reads are frequent (scrapes, probes); writes change state and are kept at info.
+    // Reads are frequent (scrapes, probes), so they log at debug. Writes change state and log at info.
     if (method === 'GET' || method === 'HEAD') log.debug(fields, 'admin request')
     else log.info(fields, 'admin request')
   })
@@ -185,7 +185,7 @@ async function readTlsFiles(tls: NonNullable<AdminConfig['tls']>): Promise<TlsFi
   return { cert, key, ca }
 }
 
-/** Reloads the server certificate, key and client CA on change; a bad set keeps the old one. */
+/** Reloads the server certificate, key and client CA on change. A set that fails to load keeps the old one. */
 function watchTlsFiles(
   server: HttpsServer,
   tls: NonNullable<AdminConfig['tls']>,

@@ -8,7 +8,7 @@ type ControlHandler = (control: ControlService, request: AdminRequest) => void |
 
 /**
  * Registers the `/v1` CRUD routes of the control plane. Without a control service they stay
- * registered and answer `GW_ADMIN_CONTROL_DISABLED`, so a client can tell a disabled control
+ * registered and send `GW_ADMIN_CONTROL_DISABLED`, so a client can tell a disabled control
  * plane from a typo in the path.
  */
 export function registerControlRoutes(router: Router, control: ControlService | undefined): void {

@@ -7,7 +7,7 @@ import type { GatewayMetrics } from './gateway-metrics.js'
 import { describeRoute, explainRoute } from './route-explain.js'
 import type { Router } from './router.js'
 
-/** What the read-only, health and metrics routes read from. */
+/** Sources of the read-only, health and metrics routes. */
 export interface GatewayRouteContext {
   gateway: Gateway
   control?: ControlService
@@ -120,7 +120,7 @@ function describeProvider(status: ProviderStatus): unknown {
 
 export interface Readiness {
   ready: boolean
-  /** Why the gateway is not ready; empty when it is. */
+  /** Reasons the gateway is not ready, empty when it is ready. */
   reasons: string[]
   /** Degraded conditions that do not make the gateway unready. */
   warnings: string[]

@@ -37,7 +37,7 @@ export interface CandidateRule {
   pathMatches: boolean
 }
 
-/** Which rule a host and path select, and why. */
+/** The rule a host and path select, and the reason. */
 export interface RouteExplanation {
   host: string
   normalizedHost: string
@@ -69,8 +69,8 @@ export function describeRoute(route: CompiledRoute): RouteView {
 
 /**
  * Explains how `table` routes a request for `rawHost` and `path`. The match itself comes from
- * `table.match`, so the answer is what the data plane does; the host group and candidates are
- * recomputed from the route list to say why.
+ * `table.match`, so the result is what the data plane does. The host group and candidates are
+ * recomputed from the route list to give the reason.
  */
 export function explainRoute(table: RoutingTable, rawHost: string, rawPath: string): RouteExplanation {
   const q = rawPath.indexOf('?')
@@ -145,11 +145,11 @@ function explainHit(match: RouteMatch, group: HostGroup, host: string, path: str
       `so the default backend of ${route.ingress} applies`
     )
   }
-  const how =
+  const pathReason =
     route.pathType === 'Exact'
       ? `Exact path ${route.path} equals the request path`
       : `${route.pathType} path ${route.path} is the longest prefix of ${path} by path element`
-  return `host ${host} selected ${describeGroup(group, host)}; ${how}`
+  return `host ${host} selected ${describeGroup(group, host)}; ${pathReason}`
 }
 
 function explainMiss(table: RoutingTable, group: HostGroup, host: string, path: string): string {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from '../log.js'
 import { AdminError } from './admin-http.js'
 
-/** What a route handler receives for one request. */
+/** The request context a route handler receives. */
 export interface AdminRequest {
   req: IncomingMessage
   res: ServerResponse
@@ -32,7 +32,7 @@ export type RouteLookup =
 export class Router {
   readonly #routes: RouteEntry[] = []
 
-  /** Registers `handler` for `method` on `pattern`; HEAD is answered by the GET handler. */
+  /** Registers `handler` for `method` on `pattern`. The GET handler also serves HEAD. */
   on(method: string, pattern: string, handler: RouteHandler): this {
     const segments = splitPath(pattern)
     let entry = this.#routes.find((r) => r.segments.join('/') === segments.join('/'))

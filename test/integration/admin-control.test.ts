@@ -38,7 +38,9 @@ describe('admin API control routes', () => {
   let lines: LogLine[]
 
   async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
-    const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
+    let text: string | undefined
+    if (typeof body === 'string') text = body
+    else if (body !== undefined) text = JSON.stringify(body)
     const contentType: Record<string, string> = text === undefined ? {} : { 'content-type': 'application/json' }
     const res = await send(admin.port, { method, path, body: text, headers: { ...contentType, ...headers } })
     return { status: res.status, headers: res.headers, body: res.body === '' ? undefined : JSON.parse(res.body) }

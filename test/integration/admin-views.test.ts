@@ -48,7 +48,7 @@ describe('admin API gateway views', () => {
   let gw: RunningGateway
   let admin: AdminServer
   let app: TestUpstream
-  let held: TestUpstream
+  let paused: TestUpstream
   let release: (() => void) | undefined
   const provider = new FakeProvider()
   const metrics = new GatewayMetrics({ dataPlane: () => gw?.gateway.dataPlane })
@@ -60,15 +60,15 @@ describe('admin API gateway views', () => {
 
   beforeAll(async () => {
     app = await startUpstream('app')
-    held = await startUpstream('held', (_req, res) => {
+    paused = await startUpstream('paused', (_req, res) => {
       release = () => res.end('released')
     })
     const rules = ingressYaml('shop', [
-      { host: 'app.test', paths: [{ path: '/', type: 'Prefix', service: 'app' }, { path: '/slow', type: 'Exact', service: 'held' }] },
+      { host: 'app.test', paths: [{ path: '/', type: 'Prefix', service: 'app' }, { path: '/slow', type: 'Exact', service: 'paused' }] },
       { host: '*.apps.test', paths: [{ path: '/', type: 'Prefix', service: 'app' }] },
     ])
     gw = await startGateway({
-      config: ['listeners: [{ name: web, address: 127.0.0.1, port: 0 }]', 'rules: [rules.yaml]', 'services:', `  app: { endpoints: [${app.address}] }`, `  held: { endpoints: [${held.address}] }`].join('\n'),
+      config: ['listeners: [{ name: web, address: 127.0.0.1, port: 0 }]', 'rules: [rules.yaml]', 'services:', `  app: { endpoints: [${app.address}] }`, `  paused: { endpoints: [${paused.address}] }`].join('\n'),
       files: { 'rules.yaml': rules },
       options: { onRecord: metrics.observe, providers: [provider] },
     })
@@ -81,7 +81,7 @@ describe('admin API gateway views', () => {
     await admin.close()
     await gw.stop()
     await app.close()
-    await held.close()
+    await paused.close()
   })
 
   it('lists listeners with bound ports', async () => {
@@ -128,14 +128,14 @@ describe('admin API gateway views', () => {
 
   it('shows in-flight requests per endpoint', async () => {
     const pending = send(gw.port, { host: 'app.test', path: '/slow' })
-    await waitFor(() => held.requests.length > 0, 5_000, 'request at the held upstream')
+    await waitFor(() => paused.requests.length > 0, 5_000, 'request at the paused upstream')
 
-    const during = await getJson(`/v1/endpoints/${encodeURIComponent('held')}`)
+    const during = await getJson(`/v1/endpoints/${encodeURIComponent('paused')}`)
     release!()
     expect((await pending).body).toBe('released')
-    const after = await getJson('/v1/endpoints/held')
+    const after = await getJson('/v1/endpoints/paused')
 
-    expect(during.body.endpoints[0]).toMatchObject({ address: held.address, weight: 1, health: 'passing', available: true, inflight: 1, source: 'static' })
+    expect(during.body.endpoints[0]).toMatchObject({ address: paused.address, weight: 1, health: 'passing', available: true, inflight: 1, source: 'static' })
     expect(after.body.endpoints[0].inflight).toBe(0)
     expect(after.body.revision).toBeGreaterThan(0)
   })
@@ -143,7 +143,7 @@ describe('admin API gateway views', () => {
   it('lists endpoints of every service', async () => {
     const { body } = await getJson('/v1/endpoints')
 
-    expect(body.services.map((s: { service: string }) => s.service)).toEqual(['app', 'held'])
+    expect(body.services.map((s: { service: string }) => s.service)).toEqual(['app', 'paused'])
   })
 
   it('reports an unknown service', async () => {

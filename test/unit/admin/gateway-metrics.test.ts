@@ -36,7 +36,7 @@ function dataPlane(routeNames: string[]): DataPlane {
     annotations: {},
     rules: routeNames.map((id, i) => ({ id, ingress: 'ns/app', file: 'rules.yaml', host: 'app.test', path: `/p${i}`, pathType: 'Prefix' as const, backend: { service: 'app' } })),
   }
-  // Metrics read only the pool keys and endpoint ids and availability, so a stub stands in.
+  // Metrics read only the pool keys and endpoint ids and availability, so a stub is enough.
   const pool = { key: 'app', endpoints: [{ id: '127.0.0.1:9001', available: true }, { id: '127.0.0.1:9002', available: false }] }
   const registry = { pools: () => [pool].values(), get: (key: string) => (key === 'app' ? pool : undefined) } as unknown as UpstreamRegistry
   return { generation: 1, table: compileRoutes([ingress], (b) => ({ service: b.service })).table, registry }

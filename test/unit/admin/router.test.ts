@@ -19,7 +19,7 @@ describe('Router', () => {
 
     const found = router.lookup('GET', '/v1/routes/explain')
 
-    expect(found !== undefined && 'handler' in found && found.handler).toBe(explain)
+    expect(found).toEqual({ handler: explain, params: {} })
   })
 
   it('lists allowed methods for a known path', () => {
