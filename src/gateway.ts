@@ -12,7 +12,8 @@ import type { Logger } from './log.js'
 import type { Forwarder } from './proxy/exchange.js'
 import { HttpProxyForwarder } from './proxy/forward-http-proxy.js'
 import { UndiciForwarder } from './proxy/forward-undici.js'
-import { HttpHandler, type AccessRecord, type DataPlane } from './proxy/http-handler.js'
+import { HttpHandler, isAllowed, type AccessRecord, type DataPlane } from './proxy/http-handler.js'
+import type { AccessList } from './ingress/annotations.js'
 import { HttpListener, type HttpsSettings } from './proxy/http-listener.js'
 import { TcpListener } from './proxy/tcp-listener.js'
 import { CertStore, type IngressTlsHosts } from './tls/cert-store.js'
@@ -183,7 +184,7 @@ export class Gateway {
     const { table, duplicates } = compileRoutes(this.#rules.ingresses(), this.#resolveBackend)
     for (const dup of duplicates) this.#log.warn({ rule: dup.rule, file: dup.file, line: dup.line, reason: dup.reason }, 'duplicate rule ignored')
     for (const bad of table.rejected) this.#log.error({ rule: bad.rule, file: bad.file, line: bad.line, reason: bad.reason }, 'rule disabled')
-    this.#syncServices(table.routes.map((r) => r.service))
+    this.#syncServices([...table.serviceKeys()])
     this.#applyIngressTls()
     this.#dataPlane = { generation: this.#dataPlane.generation + 1, table, registry: this.registry }
     this.#log.info(
@@ -268,6 +269,7 @@ export class Gateway {
   async #bind(listener: ListenerConfig): Promise<void> {
     const log = this.#log.child({ listener: listener.name })
     const accessLog = listener.accessLog && this.#config.logging.access ? this.#log.child({}) : undefined
+    const access = listenerAccess(listener)
     let bound: HttpListener | TcpListener
     if (listener.protocol === 'tcp' || listener.protocol === 'tls-passthrough') {
       bound = new TcpListener({
@@ -278,9 +280,10 @@ export class Gateway {
         accessLog,
         onRecord: this.#options.onRecord,
         helloTimeoutMs: this.#config.timeouts.requestHeadersMs,
+        allowClient: access === undefined ? undefined : (ip) => isAllowed(access, ip),
       })
     } else {
-      bound = this.#createHttpListener(listener, log, accessLog)
+      bound = this.#createHttpListener(listener, log, accessLog, access)
     }
     const port = await bound.listen()
     this.#listeners.push(bound)
@@ -288,7 +291,7 @@ export class Gateway {
     log.info({ address: formatHostPort(listener.address, port), protocol: listener.protocol }, 'listener bound')
   }
 
-  #createHttpListener(listener: ListenerConfig, log: Logger, accessLog: Logger | undefined): HttpListener {
+  #createHttpListener(listener: ListenerConfig, log: Logger, accessLog: Logger | undefined, access: AccessList | undefined): HttpListener {
     const forwarder: Forwarder = this.#config.proxy.engine === 'undici' ? this.#undici : this.#httpProxy
     const isHttps = listener.protocol === 'https'
     const store = this.#certStore
@@ -309,8 +312,9 @@ export class Gateway {
       isDraining: () => this.#draining,
       maxAttempts: 3,
       certCovers: isHttps && store !== undefined ? (sni, host) => store.coversHost(store.selectName(sni, fallback), host) : undefined,
-      trustedProxies: new CidrSet(this.#config.proxy.trustedProxies.map((c) => parseCidr(c)).filter((c): c is CidrBlock => c !== undefined)),
+      trustedProxies: toCidrSet(this.#config.proxy.trustedProxies),
       httpsPort: () => this.#bound.find((l) => l.protocol === 'https')?.port,
+      access,
     })
     let tls: HttpsSettings | undefined
     if (isHttps && store !== undefined) {
@@ -374,6 +378,18 @@ export class Gateway {
     this.#ruleWatcher = watcher
     this.#watchers.push(watcher)
     await watcher.start()
+  }
+}
+
+function toCidrSet(list: readonly string[]): CidrSet {
+  return new CidrSet(list.map((c) => parseCidr(c)).filter((c): c is CidrBlock => c !== undefined))
+}
+
+function listenerAccess(listener: ListenerConfig): AccessList | undefined {
+  if (listener.allowCidrs.length === 0 && listener.denyCidrs.length === 0) return undefined
+  return {
+    allow: listener.allowCidrs.length === 0 ? undefined : toCidrSet(listener.allowCidrs),
+    deny: listener.denyCidrs.length === 0 ? undefined : toCidrSet(listener.denyCidrs),
   }
 }
 

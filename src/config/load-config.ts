@@ -93,7 +93,7 @@ export function loadConfigOrThrow(file: string): GatewayConfig {
   throw new GatewayError('GW_CFG_INVALID', `invalid config ${file}:\n${lines}`)
 }
 
-const LISTENER_KEYS = ['name', 'address', 'port', 'protocol', 'service', 'routes', 'tls', 'proxyProtocol', 'accessLog']
+const LISTENER_KEYS = ['name', 'address', 'port', 'protocol', 'service', 'routes', 'tls', 'proxyProtocol', 'accessLog', 'allowCidrs', 'denyCidrs']
 
 function readListeners(check: Checker, value: unknown): ListenerConfig[] {
   const list = check.array(value, ['listeners'], true) ?? []
@@ -117,6 +117,8 @@ function readListeners(check: Checker, value: unknown): ListenerConfig[] {
       tls: readListenerTls(check, obj.tls, [...path, 'tls'], protocol === 'https'),
       proxyProtocol: check.oneOf(obj.proxyProtocol, [...path, 'proxyProtocol'], ['v1', 'v2']),
       accessLog: check.boolean(obj.accessLog, [...path, 'accessLog']) ?? true,
+      allowCidrs: readCidrs(check, obj.allowCidrs, [...path, 'allowCidrs']),
+      denyCidrs: readCidrs(check, obj.denyCidrs, [...path, 'denyCidrs']),
     }
     if (protocol === 'tcp' && listener.service === undefined) {
       check.report([...path, 'service'], 'is required for a tcp listener')
@@ -138,6 +140,19 @@ function readListeners(check: Checker, value: unknown): ListenerConfig[] {
     if (sameName !== i) check.report(['listeners', i, 'name'], `duplicate listener name "${l.name}"`)
   })
   return out
+}
+
+function readCidrs(check: Checker, value: unknown, path: FieldPath): string[] {
+  return (check.array(value, path) ?? [])
+    .map((c, i) => {
+      const text = check.string(c, [...path, i], true)
+      if (text !== undefined && parseCidr(text) === undefined) {
+        check.report([...path, i], `"${text}" is not an address or CIDR block such as 10.0.0.0/8 or 2001:db8::/32`)
+        return undefined
+      }
+      return text
+    })
+    .filter((c): c is string => c !== undefined)
 }
 
 function readPassthroughRoutes(check: Checker, value: unknown, path: FieldPath): ListenerConfig['routes'] {

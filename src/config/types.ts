@@ -26,6 +26,9 @@ export interface ListenerConfig {
   tls?: ListenerTlsConfig
   proxyProtocol?: 'v1' | 'v2'
   accessLog: boolean
+  /** Client CIDR blocks allowed to connect; empty allows all. Deny wins over allow. */
+  allowCidrs: string[]
+  denyCidrs: string[]
 }
 
 export interface StaticEndpointConfig {

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache'
+import { isCanary, readCanary, readRouteSettings, type CanarySplit, type RouteSettings } from './annotations.js'
 import type { BackendRef, IngressSpec, PathType, RuleSpec } from './model.js'
 
 /** A rule that survived compilation, bound to the upstream service key it forwards to. */
@@ -21,6 +22,9 @@ export interface CompiledRoute {
   redirectToHttps: boolean
   /** Value of the Strict-Transport-Security header added to HTTPS responses. */
   hsts?: string
+  settings: RouteSettings
+  /** Traffic split to a canary service, from a canary Ingress with the same host and path. */
+  canary?: CanarySplit
 }
 
 export interface RejectedRule {
@@ -94,6 +98,21 @@ export class RoutingTable {
 
   get size(): number {
     return this.routes.length
+  }
+
+  /** The route of the first loaded `defaultBackend`, if any. */
+  get defaultRoute(): CompiledRoute | undefined {
+    return this.#defaultRoute
+  }
+
+  /** Every service key a route of this table can forward to, canaries and default included. */
+  serviceKeys(): Set<string> {
+    const keys = new Set<string>()
+    for (const route of this.#defaultRoute === undefined ? this.routes : [...this.routes, this.#defaultRoute]) {
+      keys.add(route.service)
+      if (route.canary !== undefined) keys.add(route.canary.service)
+    }
+    return keys
   }
 
   /** Finds the route for a raw Host header value and a path without its query string. */
@@ -198,28 +217,62 @@ export function compileRoutes(ingresses: readonly IngressSpec[], resolve: Backen
   const duplicates: RejectedRule[] = []
   const seen = new Map<string, CompiledRoute>()
   let defaultRoute: CompiledRoute | undefined
+  const canaries = ingresses.filter((i) => isCanary(i.annotations))
   for (const ingress of ingresses) {
+    if (isCanary(ingress.annotations)) continue
+    const settings = readRouteSettings(ingress.annotations)
     for (const rule of ingress.rules) {
-      const key = `${rule.host ?? ''}\n${rule.pathType === 'Exact' ? 'E' : 'P'}\n${canonicalPath(rule)}`
+      const key = ruleKey(rule)
       const first = seen.get(key)
       if (first !== undefined) {
         duplicates.push({ rule: rule.id, file: rule.file, line: rule.line, reason: `same host, path and type as ${first.name} (${first.file}), which wins` })
         continue
       }
-      const route = bindRule(rule, ingress, resolve, rejected)
+      if (typeof settings === 'string') {
+        rejected.push({ rule: rule.id, file: rule.file, line: ingress.line, reason: settings })
+        continue
+      }
+      const route = bindRule(rule, ingress, settings, resolve, rejected)
       if (route === undefined) continue
       seen.set(key, route)
       routes.push(route)
     }
-    if (ingress.defaultBackend !== undefined) {
+    if (ingress.defaultBackend !== undefined && typeof settings !== 'string') {
       if (defaultRoute !== undefined) {
         duplicates.push({ rule: `${ingress.name}#default`, file: ingress.file, line: ingress.line, reason: `defaultBackend of ${defaultRoute.ingress} was loaded first and wins` })
         continue
       }
-      defaultRoute = bindDefault(ingress, ingress.defaultBackend, resolve, rejected)
+      defaultRoute = bindDefault(ingress, ingress.defaultBackend, settings, resolve, rejected)
     }
   }
+  for (const ingress of canaries) attachCanary(ingress, seen, resolve, rejected)
   return { table: new RoutingTable(routes, rejected, defaultRoute), duplicates }
+}
+
+function ruleKey(rule: RuleSpec): string {
+  return `${rule.host ?? ''}\n${rule.pathType === 'Exact' ? 'E' : 'P'}\n${canonicalPath(rule)}`
+}
+
+/** Attaches each rule of a canary Ingress to the main route with the same host, path and type. */
+function attachCanary(ingress: IngressSpec, routes: ReadonlyMap<string, CompiledRoute>, resolve: BackendResolver, rejected: RejectedRule[]): void {
+  const split = readCanary(ingress.annotations)
+  for (const rule of ingress.rules) {
+    if (typeof split === 'string') {
+      rejected.push({ rule: rule.id, file: rule.file, line: ingress.line, reason: split })
+      continue
+    }
+    const main = routes.get(ruleKey(rule))
+    if (main === undefined) {
+      rejected.push({ rule: rule.id, file: rule.file, line: rule.line, reason: 'canary rule has no main rule with the same host, path and pathType' })
+      continue
+    }
+    const target = resolve(rule.backend)
+    if ('error' in target) {
+      rejected.push({ rule: rule.id, file: rule.file, line: rule.line, reason: target.error })
+      continue
+    }
+    main.canary = { ...split, service: target.service }
+  }
 }
 
 function canonicalPath(rule: RuleSpec): string {
@@ -227,7 +280,7 @@ function canonicalPath(rule: RuleSpec): string {
   return '/' + pathElements(rule.path).join('/')
 }
 
-function bindRule(rule: RuleSpec, ingress: IngressSpec, resolve: BackendResolver, rejected: RejectedRule[]): CompiledRoute | undefined {
+function bindRule(rule: RuleSpec, ingress: IngressSpec, settings: RouteSettings, resolve: BackendResolver, rejected: RejectedRule[]): CompiledRoute | undefined {
   const target = resolve(rule.backend)
   if ('error' in target) {
     rejected.push({ rule: rule.id, file: rule.file, line: rule.line, reason: target.error })
@@ -244,6 +297,7 @@ function bindRule(rule: RuleSpec, ingress: IngressSpec, resolve: BackendResolver
     backend: rule.backend,
     service: target.service,
     annotations: ingress.annotations,
+    settings,
     ...tlsSettings(ingress, rule.host),
   }
 }
@@ -266,7 +320,7 @@ function tlsHostCovers(tlsHost: string, ruleHost: string): boolean {
   return dot > 0 && !ruleHost.startsWith('*.') && ruleHost.slice(dot + 1) === tlsHost.slice(2)
 }
 
-function bindDefault(ingress: IngressSpec, backend: BackendRef, resolve: BackendResolver, rejected: RejectedRule[]): CompiledRoute | undefined {
+function bindDefault(ingress: IngressSpec, backend: BackendRef, settings: RouteSettings, resolve: BackendResolver, rejected: RejectedRule[]): CompiledRoute | undefined {
   const target = resolve(backend)
   if ('error' in target) {
     rejected.push({ rule: `${ingress.name}#default`, file: ingress.file, line: ingress.line, reason: target.error })
@@ -282,6 +336,7 @@ function bindDefault(ingress: IngressSpec, backend: BackendRef, resolve: Backend
     backend,
     service: target.service,
     annotations: ingress.annotations,
+    settings,
     tls: false,
     redirectToHttps: false,
   }

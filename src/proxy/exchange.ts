@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ErrorCode } from '../errors.js'
 import type { CompiledRoute } from '../ingress/routing-table.js'
@@ -44,6 +45,8 @@ export interface Exchange {
   pool?: UpstreamPool
   endpoint?: PoolEndpoint
   upstreamHeaders?: string[]
+  /** Request body to send upstream when it is not `req` itself, such as a size-limited copy. */
+  body?: Readable
   /** Response fields the gateway adds, such as HSTS or a sticky cookie: `[name, value, ...]`. */
   extraResponseHeaders?: string[]
   upstreamStartedAt: number

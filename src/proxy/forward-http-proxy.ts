@@ -53,21 +53,22 @@ export class HttpProxyForwarder implements Forwarder {
     const req = exchange.req as TaggedRequest
     const state: AttemptState = { exchange, sink, settled: false, responded: false }
     req[kAttempt] = state
+    const timeoutMs = exchange.route?.settings.upstreamTimeoutMs ?? this.#timeouts.upstreamResponseMs
     state.timer = setTimeout(() => {
       const phase = state.proxyReq?.socket?.connecting === true ? 'connect' : 'before-response'
       this.#fail(req, {
         code: phase === 'connect' ? 'GW_UPSTREAM_CONNECT_TIMEOUT' : 'GW_UPSTREAM_TIMEOUT',
         phase,
-        detail: `no response from ${endpoint.address} within ${this.#timeouts.upstreamResponseMs} ms`,
+        detail: `no response from ${endpoint.address} within ${timeoutMs} ms`,
       })
       state.proxyReq?.destroy()
-    }, this.#timeouts.upstreamResponseMs)
+    }, timeoutMs)
     exchange.cancelUpstream = () => {
       state.settled = true
       clearTimeout(state.timer)
       state.proxyReq?.destroy()
     }
-    this.#proxy.web(exchange.req, exchange.res, { target: `http://${endpoint.address}` }, (err: Error & { code?: string }) => {
+    this.#proxy.web(exchange.req, exchange.res, { target: `http://${endpoint.address}`, buffer: exchange.body }, (err: Error & { code?: string }) => {
       this.#fail(req, classifySocketError(err, state.responded))
     })
   }
@@ -155,5 +156,6 @@ function classifySocketError(err: Error & { code?: string }, responded: boolean)
     return { code: 'GW_UPSTREAM_CONNECT_FAILED', phase: 'connect', detail }
   }
   if (code.startsWith('HPE_')) return { code: 'GW_UPSTREAM_BAD_RESPONSE', phase: 'before-response', detail }
+  if (code === 'GW_ROUTE_BODY_TOO_LARGE') return { code: 'GW_ROUTE_BODY_TOO_LARGE', phase: 'before-response', detail }
   return { code: 'GW_UPSTREAM_RESET', phase: 'before-response', detail }
 }

@@ -37,8 +37,8 @@ export class UndiciForwarder implements Forwarder {
         path: exchange.req.url ?? '/',
         method: exchange.req.method as Dispatcher.HttpMethod,
         headers: exchange.upstreamHeaders,
-        body: exchange.hasBody ? exchange.req : null,
-        headersTimeout: this.#options.timeouts.upstreamResponseMs,
+        body: exchange.hasBody ? exchange.body ?? exchange.req : null,
+        headersTimeout: exchange.route?.settings.upstreamTimeoutMs ?? this.#options.timeouts.upstreamResponseMs,
         bodyTimeout: this.#options.timeouts.idleMs,
       },
       handler as unknown as Dispatcher.DispatchHandler,
@@ -161,6 +161,7 @@ export function classifyUndiciError(err: Error & { code?: string }, responseStar
     return { code: 'GW_UPSTREAM_BAD_RESPONSE', phase: 'before-response', detail }
   }
   if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') return { code: 'GW_ROUTE_BAD_REQUEST', phase: 'before-response', detail }
+  if (code === 'GW_ROUTE_BODY_TOO_LARGE') return { code: 'GW_ROUTE_BODY_TOO_LARGE', phase: 'before-response', detail }
   if (code === 'UND_ERR_ABORTED') return { code: 'GW_DOWNSTREAM_ABORTED', phase: 'before-response', detail }
   return { code: 'GW_UPSTREAM_RESET', phase: 'before-response', detail }
 }

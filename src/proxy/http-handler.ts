@@ -4,7 +4,9 @@ import { performance } from 'node:perf_hooks'
 import { ERRORS, type ErrorCode } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { TLSSocket } from 'node:tls'
+import { Transform, type TransformCallback } from 'node:stream'
 import { normalizeHost, type CompiledRoute, type RoutingTable } from '../ingress/routing-table.js'
+import type { AccessList, CanarySplit } from '../ingress/annotations.js'
 import type { CidrSet } from '../util/cidr.js'
 import { acceptsJson, sendError, sendRedirect, sendSocketError } from './error-response.js'
 import type { AttemptFailure, AttemptSink, Exchange, Forwarder } from './exchange.js'
@@ -63,6 +65,8 @@ export interface HttpHandlerOptions {
   certCovers?: (servername: string | undefined, host: string) => boolean
   /** Clients whose X-Forwarded-Proto is believed, such as an outer TLS terminator. */
   trustedProxies?: CidrSet
+  /** Listener-wide client access list. */
+  access?: AccessList
   /** Returns the port for redirects to HTTPS; 443 is left out of the URL. */
   httpsPort?: () => number | undefined
 }
@@ -87,6 +91,11 @@ export class HttpHandler {
     res.on('close', exchange.onDownstreamClose)
     if (this.#options.isDraining()) res.shouldKeepAlive = false
 
+    const listenerAccess = this.#options.access
+    if (listenerAccess !== undefined && !isAllowed(listenerAccess, exchange.clientIp)) {
+      exchange.reject('GW_ROUTE_DENIED', `client ${exchange.clientIp} is not allowed on listener ${this.#options.listener}`, true)
+      return
+    }
     const host = req.headers.host
     if (host === undefined || host === '') {
       exchange.reject('GW_ROUTE_MISSING_HOST', 'the request has no Host header')
@@ -104,6 +113,19 @@ export class HttpHandler {
     }
     const route = match.route
     exchange.route = route
+    const access = route.settings.access
+    if (access !== undefined && !isAllowed(access, exchange.clientIp)) {
+      exchange.reject('GW_ROUTE_DENIED', `client ${exchange.clientIp} is not allowed on route ${route.name}`)
+      return
+    }
+    const maxBody = route.settings.maxBodyBytes
+    if (maxBody !== undefined && exchange.hasBody) {
+      if (Number(req.headers['content-length'] ?? 0) > maxBody) {
+        exchange.reject('GW_ROUTE_BODY_TOO_LARGE', `the request body is larger than ${maxBody} bytes, the limit of route ${route.name}`, true)
+        return
+      }
+      if (req.headers['content-length'] === undefined) exchange.body = req.pipe(new BodyLimit(maxBody, route.name))
+    }
     if (this.#options.proto === 'https') {
       if (this.#isMisdirected(req, host)) {
         exchange.reject('GW_ROUTE_MISDIRECTED', `the certificate for this connection does not cover host "${host}"; connect with that server name`)
@@ -116,9 +138,11 @@ export class HttpHandler {
       sendRedirect(res, `https://${authority}${url}`)
       return
     }
-    const pool = dp.registry.get(match.route.service)
+    const service = route.canary !== undefined && chooseCanary(route.canary, req) ? route.canary.service : route.service
+    exchange.service = service
+    const pool = dp.registry.get(service)
     if (pool === undefined) {
-      exchange.reject('GW_UPSTREAM_UNKNOWN_SERVICE', `service "${match.route.service}" is not known`)
+      exchange.reject('GW_UPSTREAM_UNKNOWN_SERVICE', `service "${service}" is not known`)
       return
     }
     if (pool.isFull) {
@@ -234,9 +258,12 @@ class ProxyExchange implements Exchange, AttemptSink {
   readonly path: string
   readonly hasBody: boolean
   route?: CompiledRoute
+  /** Service key chosen for the route: its own, or its canary's. */
+  service?: string
   pool?: UpstreamPool
   endpoint?: PoolEndpoint
   upstreamHeaders?: string[]
+  body?: Transform
   extraResponseHeaders?: string[]
   upstreamStartedAt = 0
   upstreamHeadersAt = 0
@@ -362,15 +389,19 @@ class ProxyExchange implements Exchange, AttemptSink {
       this.res.destroy()
       return
     }
+    if (failure.code === 'GW_ROUTE_BODY_TOO_LARGE') {
+      this.reject(failure.code, failure.detail, true)
+      return
+    }
     const where = endpoint === undefined ? '' : `upstream ${endpoint.address}: `
     this.reject(failure.code, `${where}${describeFailure(failure)}`)
   }
 
   /** Answers the request with the gateway's own error reply. */
-  reject(code: ErrorCode, detail: string): void {
+  reject(code: ErrorCode, detail: string, closeConnection = false): void {
     this.errorCode = code
     this.flag = ERRORS[code].flag
-    sendError(this.res, code, detail, acceptsJson(this.req.headers.accept), this.#options.isDraining())
+    sendError(this.res, code, detail, acceptsJson(this.req.headers.accept), closeConnection || this.#options.isDraining())
   }
 
   onDownstreamClose = (): void => {
@@ -412,7 +443,7 @@ class ProxyExchange implements Exchange, AttemptSink {
       proto: this.proto,
       status: this.downstreamClosed && !this.res.headersSent ? 499 : this.res.statusCode,
       route: this.route?.name,
-      service: this.route?.service,
+      service: this.service ?? this.route?.service,
       upstream: this.endpoint?.address,
       upstreamStatus: this.upstreamStatus,
       flag: this.flag,
@@ -426,6 +457,60 @@ class ProxyExchange implements Exchange, AttemptSink {
     this.#options.accessLog?.info(record)
     this.#options.onRecord?.(record, this.endpoint)
   }
+}
+
+/** Passes a chunked request body through and fails once it exceeds the route's limit. */
+class BodyLimit extends Transform {
+  #bytes = 0
+  readonly #max: number
+  readonly #route: string
+
+  constructor(max: number, route: string) {
+    super()
+    this.#max = max
+    this.#route = route
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#bytes += chunk.length
+    if (this.#bytes > this.#max) {
+      done(Object.assign(new Error(`the request body is larger than ${this.#max} bytes, the limit of route ${this.#route}`), { code: 'GW_ROUTE_BODY_TOO_LARGE' }))
+      return
+    }
+    done(null, chunk)
+  }
+}
+
+/** Applies an access list: deny wins, and an allow list admits only its blocks. */
+export function isAllowed(access: AccessList, ip: string): boolean {
+  if (access.deny?.has(ip) === true) return false
+  return access.allow === undefined || access.allow.has(ip)
+}
+
+/**
+ * Decides whether a request goes to the canary: a header, then a cookie, decide when
+ * present (`always`/`never`, or the configured header value); otherwise the weight does.
+ */
+function chooseCanary(canary: CanarySplit, req: IncomingMessage): boolean {
+  if (canary.header !== undefined) {
+    const raw = req.headers[canary.header]
+    const value = Array.isArray(raw) ? raw[0] : raw
+    if (value !== undefined) {
+      if (canary.headerValue !== undefined) {
+        if (value === canary.headerValue) return true
+      } else if (value === 'always') {
+        return true
+      } else if (value === 'never') {
+        return false
+      }
+    }
+  }
+  if (canary.cookie !== undefined) {
+    const value = readCookie(req.headers.cookie, canary.cookie)
+    if (value === 'always') return true
+    if (value === 'never') return false
+  }
+  return canary.weight > 0 && Math.random() * canary.weightTotal < canary.weight
 }
 
 function describeFailure(failure: AttemptFailure): string {
