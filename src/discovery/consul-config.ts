@@ -40,7 +40,10 @@ function parseGoBool(value: string): boolean | undefined {
  * `https://` prefix sets the scheme and wins over CONSUL_HTTP_SSL; without a prefix the scheme
  * comes from CONSUL_HTTP_SSL. A missing port means the scheme's default port (80 or 443).
  */
-export function parseConsulAddress(address: string, sslDefault: boolean): { host: string; port: number; secure: boolean } {
+export function parseConsulAddress(
+  address: string,
+  sslDefault: boolean,
+): { host: string; port: number; secure: boolean } {
   const schemeMatch = /^([a-z][a-z0-9+.-]*):\/\//i.exec(address)
   let secure = sslDefault
   let rest = address

@@ -7,7 +7,13 @@ import {
 } from './consul-config.js'
 import { sameEndpoints, toEndpoints, type HealthServiceEntry, type HealthState } from './consul-entries.js'
 import { ServiceWatch, type FailureKind, type WatchSettings, type WatchTarget } from './consul-watch.js'
-import type { DiscoveryProvider, EndpointListener, EndpointSpec, ProviderStatus, ServiceQuery } from './types.js'
+import type {
+  DiscoveryProvider,
+  EndpointListener,
+  EndpointSpec,
+  ProviderStatus,
+  ServiceQuery,
+} from './types.js'
 
 export type { HealthState } from './consul-entries.js'
 
@@ -194,7 +200,8 @@ export class ConsulProvider implements DiscoveryProvider {
       this.#noHealthy.add(key)
       this.#log.warn({ service: query.name, key }, `service ${query.name} has no healthy instance in Consul`)
     } else if (count > 0 && this.#noHealthy.delete(key)) {
-      this.#log.info({ service: query.name, key, endpoints: count }, `service ${query.name} has healthy instances again`)
+      const fields = { service: query.name, key, endpoints: count }
+      this.#log.info(fields, `service ${query.name} has healthy instances again`)
     }
   }
 
@@ -228,7 +235,8 @@ export class ConsulProvider implements DiscoveryProvider {
       return
     }
     state.lastRejection = err.message
-    this.#log.warn(fields, `Consul rejected the health query for ${state.target.name}, retrying in ${retryInMs}ms`)
+    const message = `Consul rejected the health query for ${state.target.name}, retrying in ${retryInMs}ms`
+    this.#log.warn(fields, message)
   }
 
   status(): ProviderStatus {

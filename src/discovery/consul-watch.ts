@@ -119,7 +119,8 @@ export class ServiceWatch {
       if (reply.index === undefined || reply.index === 0n) {
         // The data is usable, but an index of 0 would make the next request return at once.
         const delay = this.#backoff.next()
-        const err = new Error(`Consul returned X-Consul-Index ${reply.index ?? 'missing'} for ${this.target.name}`)
+        const header = reply.index ?? 'missing'
+        const err = new Error(`Consul returned X-Consul-Index ${header} for ${this.target.name}`)
         this.handlers.onFailure('rejected', err, delay)
         if (index < 1n) index = 1n
         throttle = false
@@ -128,7 +129,8 @@ export class ServiceWatch {
       }
       this.#backoff.reset()
       this.handlers.onSuccess()
-      // An index that went backwards (snapshot restore, server change) restarts the loop with a non-blocking read.
+      // An index that went backwards (snapshot restore, server change) restarts the loop
+      // with a non-blocking read.
       index = reply.index < index ? 0n : reply.index
       throttle = true
     }
