@@ -73,7 +73,8 @@ export function describeError(
   err: unknown,
 ): { status: number; body: ErrorBody; headers: Record<string, string> } | undefined {
   if (err instanceof AdminError) {
-    return { status: err.status, body: { code: err.code, message: err.message }, headers: { ...err.headers } }
+    const body: ErrorBody = { code: err.code, message: err.message }
+    return { status: err.status, body, headers: { ...err.headers } }
   }
   if (isControlError(err)) {
     const body: ErrorBody = { code: err.code, message: err.message }

@@ -1,5 +1,10 @@
 import { readFile } from 'node:fs/promises'
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
@@ -24,7 +29,7 @@ export interface AdminServerOptions {
   control?: ControlService
   metrics: GatewayMetrics
   log: Logger
-  /** Stat polling interval in ms for the admin TLS files, which are reloaded on change. Default 2000. */
+  /** Stat polling interval in ms of the admin TLS files, which reload on change. Default 2000. */
   certPollMs?: number
 }
 
@@ -68,15 +73,17 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   if (tlsConfig === undefined) {
     server = createHttpServer(handle)
   } else {
+    const files = await readTlsFiles(tlsConfig)
     const https = createHttpsServer(
-      { ...(await readTlsFiles(tlsConfig)), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+      { ...files, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
       handle,
     )
     https.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
       // Node checks the client certificate once the TLS handshake is done and then destroys the
       // socket. `err` is then only ECONNRESET, and `authorizationError` contains the cause.
       const reason = socket.authorizationError ?? err.code
-      log.info({ err: err.message, reason, client: socket.remoteAddress }, 'admin TLS handshake rejected')
+      const fields = { err: err.message, reason, client: socket.remoteAddress }
+      log.info(fields, 'admin TLS handshake rejected')
     })
     watcher = watchTlsFiles(https, tlsConfig, log, options.certPollMs ?? 2_000)
     server = https
@@ -115,8 +122,9 @@ async function handleRequest(
   const url = new URL(req.url ?? '/', 'http://localhost')
   res.setHeader('x-request-id', reqId)
   res.on('finish', () => {
-    const fields = { reqId, method, path: url.pathname, status: res.statusCode, ms: Math.round(performance.now() - started) }
-    // Reads are frequent (scrapes, probes), so they log at debug. Writes change state and log at info.
+    const ms = Math.round(performance.now() - started)
+    const fields = { reqId, method, path: url.pathname, status: res.statusCode, ms }
+    // Reads are frequent (scrapes, probes), so they log at debug. Writes log at info.
     if (method === 'GET' || method === 'HEAD') log.debug(fields, 'admin request')
     else log.info(fields, 'admin request')
   })
@@ -124,11 +132,13 @@ async function handleRequest(
   try {
     const found = router.lookup(method, url.pathname)
     if (found === undefined) {
-      throw new AdminError('GW_ADMIN_NOT_FOUND', `no admin route ${url.pathname}; see docs/admin-api.md for the routes`)
+      const message = `no admin route ${url.pathname}; see docs/admin-api.md for the routes`
+      throw new AdminError('GW_ADMIN_NOT_FOUND', message)
     }
     if ('allowed' in found) {
       const allow = found.allowed.join(', ')
-      throw new AdminError('GW_ADMIN_METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}; allowed: ${allow}`, { allow })
+      const message = `${method} is not allowed on ${url.pathname}; allowed: ${allow}`
+      throw new AdminError('GW_ADMIN_METHOD_NOT_ALLOWED', message, { allow })
     }
     await found.handler({ req, res, params: found.params, query: url.searchParams, reqId, log })
   } catch (err) {
@@ -136,7 +146,13 @@ async function handleRequest(
   }
 }
 
-function sendFailure(log: Logger, req: IncomingMessage, res: ServerResponse, reqId: string, err: unknown): void {
+function sendFailure(
+  log: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+  reqId: string,
+  err: unknown,
+): void {
   const known = describeError(err)
   if (known === undefined) {
     log.error({ err, reqId, method: req.method, path: req.url }, 'admin request failed unexpectedly')
@@ -146,7 +162,8 @@ function sendFailure(log: Logger, req: IncomingMessage, res: ServerResponse, req
     return
   }
   if (known === undefined) {
-    sendErrorBody(res, 500, { code: 'GW_ADMIN_INTERNAL', message: `internal error; the admin log has details under reqId ${reqId}` })
+    const message = `internal error; the admin log has details under reqId ${reqId}`
+    sendErrorBody(res, 500, { code: 'GW_ADMIN_INTERNAL', message })
     return
   }
   // A body that was not read to its end would be parsed as the next request, so close instead.
@@ -158,7 +175,8 @@ function listen(server: Server | HttpsServer, config: AdminConfig): Promise<numb
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => {
       const where = formatHostPort(config.address, config.port)
-      reject(new GatewayError('GW_CFG_INVALID', `admin API cannot listen on ${where}: ${err.message}`, { cause: err }))
+      const message = `admin API cannot listen on ${where}: ${err.message}`
+      reject(new GatewayError('GW_CFG_INVALID', message, { cause: err }))
     }
     server.once('error', onError)
     server.listen(config.port, config.address, () => {
@@ -174,7 +192,8 @@ async function readTlsFiles(tls: NonNullable<AdminConfig['tls']>): Promise<TlsFi
       return await readFile(file)
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err)
-      throw new GatewayError('GW_CFG_INVALID', `admin.tls.${key}: cannot read ${file}: ${reason}`, { cause: err })
+      const message = `admin.tls.${key}: cannot read ${file}: ${reason}`
+      throw new GatewayError('GW_CFG_INVALID', message, { cause: err })
     }
   }
   const [cert, key, ca] = await Promise.all([
@@ -185,7 +204,10 @@ async function readTlsFiles(tls: NonNullable<AdminConfig['tls']>): Promise<TlsFi
   return { cert, key, ca }
 }
 
-/** Reloads the server certificate, key and client CA on change. A set that fails to load keeps the old one. */
+/**
+ * Reloads the server certificate, key and client CA on change. A set that fails to load keeps
+ * the old one.
+ */
 function watchTlsFiles(
   server: HttpsServer,
   tls: NonNullable<AdminConfig['tls']>,
@@ -196,9 +218,11 @@ function watchTlsFiles(
     try {
       const files = await readTlsFiles(tls)
       server.setSecureContext({ ...files, minVersion: 'TLSv1.2' })
-      log.info({ certFile: tls.certFile, clientCaFile: tls.clientCaFile }, 'admin TLS files reloaded')
+      const fields = { certFile: tls.certFile, clientCaFile: tls.clientCaFile }
+      log.info(fields, 'admin TLS files reloaded')
     } catch (err) {
-      log.error({ err, certFile: tls.certFile }, 'admin TLS files rejected; the previous ones stay in use')
+      const message = 'admin TLS files rejected; the previous ones stay in use'
+      log.error({ err, certFile: tls.certFile }, message)
     }
   }
   const watcher = new CertificateWatcher({

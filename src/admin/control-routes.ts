@@ -17,7 +17,7 @@ export function registerControlRoutes(router: Router, control: ControlService | 
       if (control === undefined) {
         throw new AdminError(
           'GW_ADMIN_CONTROL_DISABLED',
-          'the control plane is not enabled on this gateway; start it with a control section in the config',
+          'this gateway runs no control plane, so the control routes are unavailable',
         )
       }
       return handler(control, request)
@@ -38,7 +38,9 @@ function registerOwners(on: Register): void {
     const account = await c.createAccount(await readJsonBody(req))
     sendCreated(res, `/v1/accounts/${account.id}`, account)
   })
-  on('GET', '/v1/accounts/:id', (c, { res, params }) => sendJson(res, 200, c.getAccount(params.id!)))
+  on('GET', '/v1/accounts/:id', (c, { res, params }) => {
+    sendJson(res, 200, c.getAccount(params.id!))
+  })
   on('DELETE', '/v1/accounts/:id', async (c, { res, params, query }) => {
     await c.deleteAccount(params.id!, versionFromQuery(query))
     sendNoContent(res)
@@ -58,14 +60,19 @@ function registerOwners(on: Register): void {
 
 function registerClusters(on: Register): void {
   on('GET', '/v1/clusters', (c, { res, query }) => {
-    const filter = { accountId: query.get('accountId') ?? undefined, regionId: query.get('regionId') ?? undefined }
+    const filter = {
+      accountId: query.get('accountId') ?? undefined,
+      regionId: query.get('regionId') ?? undefined,
+    }
     sendJson(res, 200, { clusters: c.listClusters(filter) })
   })
   on('POST', '/v1/clusters', async (c, { req, res }) => {
     const cluster = await c.createCluster(await readJsonBody(req))
     sendCreated(res, `/v1/clusters/${cluster.id}`, cluster)
   })
-  on('GET', '/v1/clusters/:id', (c, { res, params }) => sendJson(res, 200, c.getCluster(params.id!)))
+  on('GET', '/v1/clusters/:id', (c, { res, params }) => {
+    sendJson(res, 200, c.getCluster(params.id!))
+  })
   on('PATCH', '/v1/clusters/:id', async (c, { req, res, params }) => {
     const { patch, options } = splitVersion(await readJsonBody(req))
     sendJson(res, 200, await c.updateCluster(params.id!, patch, options))
@@ -113,7 +120,9 @@ function registerServices(on: Register): void {
     sendCreated(res, `/v1/clusters/${service.clusterId}/services/${service.name}`, service)
   })
   const item = '/v1/clusters/:clusterId/services/:name'
-  on('GET', item, (c, { res, params }) => sendJson(res, 200, c.getService(params.clusterId!, params.name!)))
+  on('GET', item, (c, { res, params }) => {
+    sendJson(res, 200, c.getService(params.clusterId!, params.name!))
+  })
   on('PATCH', item, async (c, { req, res, params }) => {
     const { patch, options } = splitVersion(await readJsonBody(req))
     sendJson(res, 200, await c.updateService(params.clusterId!, params.name!, patch, options))
@@ -141,7 +150,9 @@ function registerSlbs(on: Register): void {
   })
 
   on('GET', '/v1/bindings', (c, { res }) => sendJson(res, 200, { bindings: c.listBindings() }))
-  on('GET', '/v1/slbs/:id/binding', (c, { res, params }) => sendJson(res, 200, c.getBinding(params.id!)))
+  on('GET', '/v1/slbs/:id/binding', (c, { res, params }) => {
+    sendJson(res, 200, c.getBinding(params.id!))
+  })
   on('PUT', '/v1/slbs/:id/binding', async (c, { req, res, params }) => {
     const slbId = params.id!
     const clusterId = readBindingBody(await readJsonBody(req))
@@ -166,7 +177,8 @@ function versionFromQuery(query: URLSearchParams): WriteOptions {
   const raw = query.get('version')
   if (raw === null) return {}
   if (!/^[1-9]\d{0,14}$/.test(raw)) {
-    throw invalidInput('query', [{ field: 'version', message: `must be a positive integer, got ${JSON.stringify(raw)}` }])
+    const message = `must be a positive integer, got ${JSON.stringify(raw)}`
+    throw invalidInput('query', [{ field: 'version', message }])
   }
   return { expectedVersion: Number(raw) }
 }
@@ -200,14 +212,16 @@ function withPathClusterId(body: unknown, clusterId: string): unknown {
 function readBindingBody(body: unknown): string {
   const problems: FieldProblem[] = []
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw invalidInput('binding', [{ field: '$', message: 'must be an object such as {"clusterId": "c1"}' }])
+    const message = 'must be an object such as {"clusterId": "c1"}'
+    throw invalidInput('binding', [{ field: '$', message }])
   }
   const input = body as Record<string, unknown>
   for (const key of Object.keys(input)) {
     if (key !== 'clusterId') problems.push({ field: key, message: 'is not a known field' })
   }
   if (typeof input.clusterId !== 'string') {
-    problems.push({ field: 'clusterId', message: input.clusterId === undefined ? 'is required' : 'must be a string' })
+    const message = input.clusterId === undefined ? 'is required' : 'must be a string'
+    problems.push({ field: 'clusterId', message })
   }
   if (problems.length > 0) throw invalidInput('binding', problems)
   return input.clusterId as string

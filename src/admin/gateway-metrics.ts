@@ -128,7 +128,13 @@ export class GatewayMetrics {
     return this.registry.contentType
   }
 
-  #createSeries(key: string, listener: string, route: string, service: string, status: number): RequestSeries {
+  #createSeries(
+    key: string,
+    listener: string,
+    route: string,
+    service: string,
+    status: number,
+  ): RequestSeries {
     const labels = [listener, route, service, `${Math.floor(status / 100)}xx`, String(status)]
     const series: RequestSeries = {
       route,
@@ -182,7 +188,9 @@ export class GatewayMetrics {
         const dataPlane = options.dataPlane?.()
         if (dataPlane === undefined) return
         for (const pool of dataPlane.registry.pools()) {
-          for (const ep of pool.endpoints) available.labels(pool.key, ep.id).set(ep.available ? 1 : 0)
+          for (const ep of pool.endpoints) {
+            available.labels(pool.key, ep.id).set(ep.available ? 1 : 0)
+          }
         }
       },
     })

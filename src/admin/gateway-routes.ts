@@ -27,19 +27,24 @@ export function registerGatewayRoutes(router: Router, context: GatewayRouteConte
     res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' })
     res.end(text)
   })
-  router.on('GET', '/v1/listeners', ({ res }) => sendJson(res, 200, { listeners: listListeners(gateway) }))
+  router.on('GET', '/v1/listeners', ({ res }) => {
+    sendJson(res, 200, { listeners: listListeners(gateway) })
+  })
   router.on('GET', '/v1/routes', ({ res }) => {
     const { generation, table } = gateway.dataPlane
-    sendJson(res, 200, { generation, routes: table.routes.map(describeRoute), rejected: table.rejected })
+    const routes = table.routes.map(describeRoute)
+    sendJson(res, 200, { generation, routes, rejected: table.rejected })
   })
   router.on('GET', '/v1/routes/explain', ({ res, query }) => {
     const host = query.get('host')
     if (host === null || host === '') {
-      throw new AdminError('GW_ADMIN_INVALID_QUERY', 'query parameter host is required, e.g. ?host=app.example.test&path=/')
+      const message = 'query parameter host is required, e.g. ?host=app.example.test&path=/'
+      throw new AdminError('GW_ADMIN_INVALID_QUERY', message)
     }
     const path = query.get('path') ?? '/'
     if (!path.startsWith('/')) {
-      throw new AdminError('GW_ADMIN_INVALID_QUERY', `query parameter path must start with "/", got ${JSON.stringify(path)}`)
+      const message = `query parameter path must start with "/", got ${JSON.stringify(path)}`
+      throw new AdminError('GW_ADMIN_INVALID_QUERY', message)
     }
     const { generation, table } = gateway.dataPlane
     const explanation = explainRoute(table, host, path)
@@ -48,7 +53,8 @@ export function registerGatewayRoutes(router: Router, context: GatewayRouteConte
       return
     }
     const message = `no rule matches host "${host}" and path "${explanation.path}"`
-    sendJson(res, 404, { error: { code: 'GW_ROUTE_NOT_FOUND', message }, generation, ...explanation })
+    const error = { code: 'GW_ROUTE_NOT_FOUND', message }
+    sendJson(res, 404, { error, generation, ...explanation })
   })
   router.on('GET', '/v1/endpoints', ({ res }) => {
     const pools = [...gateway.dataPlane.registry.pools()].sort((a, b) => a.key.localeCompare(b.key))
@@ -58,7 +64,9 @@ export function registerGatewayRoutes(router: Router, context: GatewayRouteConte
     const key = params.service!
     const pool = gateway.dataPlane.registry.get(key)
     if (pool === undefined) {
-      const message = `service ${JSON.stringify(key)} has no upstream pool; GET /v1/endpoints lists the service keys in use`
+      const message =
+        `service ${JSON.stringify(key)} has no upstream pool; ` +
+        'GET /v1/endpoints lists the service keys in use'
       sendErrorBody(res, 404, { code: 'GW_ADMIN_NOT_FOUND', message })
       return
     }
@@ -112,9 +120,10 @@ function describePool(pool: UpstreamPool): unknown {
 }
 
 function describeProvider(status: ProviderStatus): unknown {
+  const lastSuccessAt = status.lastSuccessAt
   return {
     ...status,
-    lastSuccessAt: status.lastSuccessAt === undefined ? undefined : new Date(status.lastSuccessAt).toISOString(),
+    lastSuccessAt: lastSuccessAt === undefined ? undefined : new Date(lastSuccessAt).toISOString(),
   }
 }
 
@@ -133,25 +142,32 @@ export interface Readiness {
  * unreachable source that delivered endpoints before only warns, because the gateway keeps
  * routing to the last known endpoints.
  */
-export function checkReadiness(context: Pick<GatewayRouteContext, 'gateway' | 'control'>): Readiness {
+export function checkReadiness(
+  context: Pick<GatewayRouteContext, 'gateway' | 'control'>,
+): Readiness {
   const { gateway, control } = context
   const reasons: string[] = []
   const warnings: string[] = []
   if (gateway.draining) reasons.push('the gateway is draining for shutdown')
   else if (!gateway.ready) reasons.push('the gateway has not finished starting')
-  if (control !== undefined && !isControlLoaded(control)) reasons.push('the control state has not been loaded yet')
+  if (control !== undefined && !isControlLoaded(control)) {
+    reasons.push('the control state has not been loaded yet')
+  }
 
   const providers = gateway.providerStatus()
   for (const p of providers) {
     if (p.reachable) continue
     const detail = p.lastError === undefined ? '' : `: ${p.lastError}`
     if (p.lastSuccessAt === undefined) {
-      reasons.push(`discovery source ${p.source} is unreachable and has delivered no endpoints yet${detail}`)
+      const reason = `discovery source ${p.source} is unreachable and has delivered no endpoints yet`
+      reasons.push(reason + detail)
     } else {
-      warnings.push(`discovery source ${p.source} is unreachable; serving its last known endpoints${detail}`)
+      const warning = `discovery source ${p.source} is unreachable; serving its last known endpoints`
+      warnings.push(warning + detail)
     }
   }
-  return { ready: reasons.length === 0, reasons, warnings, discovery: providers.map(describeProvider) }
+  const discovery = providers.map(describeProvider)
+  return { ready: reasons.length === 0, reasons, warnings, discovery }
 }
 
 function isControlLoaded(control: ControlService): boolean {

@@ -72,7 +72,11 @@ export function describeRoute(route: CompiledRoute): RouteView {
  * `table.match`, so the result is what the data plane does. The host group and candidates are
  * recomputed from the route list to give the reason.
  */
-export function explainRoute(table: RoutingTable, rawHost: string, rawPath: string): RouteExplanation {
+export function explainRoute(
+  table: RoutingTable,
+  rawHost: string,
+  rawPath: string,
+): RouteExplanation {
   const q = rawPath.indexOf('?')
   const path = q === -1 ? rawPath : rawPath.slice(0, q)
   const normalizedHost = normalizeHost(rawHost)
@@ -109,14 +113,17 @@ function selectHostGroup(
   host: string,
 ): { group: HostGroup; routes: CompiledRoute[] } {
   const exact = routes.filter((r) => r.host === host)
-  if (exact.length > 0) return { group: { kind: 'exact', host, rules: exact.length }, routes: exact }
+  if (exact.length > 0) {
+    return { group: { kind: 'exact', host, rules: exact.length }, routes: exact }
+  }
 
   const dot = host.indexOf('.')
   if (dot > 0) {
     const wildcardHost = `*.${host.slice(dot + 1)}`
     const wildcard = routes.filter((r) => r.host === wildcardHost)
     if (wildcard.length > 0) {
-      return { group: { kind: 'wildcard', host: wildcardHost, rules: wildcard.length }, routes: wildcard }
+      const group: HostGroup = { kind: 'wildcard', host: wildcardHost, rules: wildcard.length }
+      return { group, routes: wildcard }
     }
   }
   const any = routes.filter((r) => r.host === undefined)
@@ -159,7 +166,9 @@ function explainMiss(table: RoutingTable, group: HostGroup, host: string, path: 
       'and no Ingress sets a default backend'
     )
   }
-  let reason = `none of ${describeGroup(group, host)} matches path ${path}, and no Ingress sets a default backend`
+  let reason =
+    `none of ${describeGroup(group, host)} matches path ${path}, ` +
+    'and no Ingress sets a default backend'
   const hasHostless = table.routes.some((r) => r.host === undefined)
   if (group.kind !== 'any' && hasHostless) {
     reason += '; a host with rules of its own does not fall back to host-less rules'

@@ -56,7 +56,8 @@ export class Router {
       const params = matchSegments(route.segments, parts)
       if (params === undefined) continue
 
-      const handler = route.handlers.get(method) ?? (method === 'HEAD' ? route.handlers.get('GET') : undefined)
+      let handler = route.handlers.get(method)
+      if (handler === undefined && method === 'HEAD') handler = route.handlers.get('GET')
       if (handler !== undefined) return { handler, params }
       const allowed = [...route.handlers.keys()]
       if (allowed.includes('GET')) allowed.push('HEAD')
@@ -92,7 +93,8 @@ function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment)
   } catch {
-    throw new AdminError('GW_ADMIN_NOT_FOUND', `path segment ${JSON.stringify(segment)} is not valid percent-encoding`)
+    const message = `path segment ${JSON.stringify(segment)} is not valid percent-encoding`
+    throw new AdminError('GW_ADMIN_NOT_FOUND', message)
   }
 }
 
