@@ -6,6 +6,7 @@ import { formatProblem } from './errors.js'
 import { Gateway } from './gateway.js'
 import { RuleSet } from './ingress/rule-set.js'
 import { compileRoutes } from './ingress/routing-table.js'
+import { ConsulProvider } from './discovery/consul-provider.js'
 import { createLogger } from './log.js'
 
 const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/default.yaml', import.meta.url))
@@ -74,7 +75,15 @@ async function run(flags: Flags): Promise<number> {
   const config = result.config
   if (flags.logLevel !== undefined) config.logging.level = flags.logLevel
   const log = createLogger(config.logging)
-  const gateway = new Gateway(config, { log })
+  let providers: ConsulProvider[] = []
+  try {
+    if (config.consul !== undefined) providers = [new ConsulProvider({ ...config.consul, logger: log.child({ component: 'consul' }) })]
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'invalid consul settings; fix the consul section or the CONSUL_HTTP_* variables')
+    log.flush()
+    return 1
+  }
+  const gateway = new Gateway(config, { log, providers })
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return

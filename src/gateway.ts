@@ -206,7 +206,7 @@ export class Gateway {
     const svc = this.#config.services.get(backend.service)
     if (svc !== undefined && this.#isStatic(svc.name)) return { service: svc.name }
     if (this.#hasDiscovery()) {
-      return { service: consulServiceKey(backend, svc?.consulName) }
+      return { service: consulServiceKey(backend, svc?.consulName, this.#config.consul?.matchPortNumber === true) }
     }
     return { error: `service "${backend.service}" is not defined under services in ${this.#config.file} and no consul is configured` }
   }
@@ -393,10 +393,13 @@ function listenerAccess(listener: ListenerConfig): AccessList | undefined {
   }
 }
 
-/** Key of a discovered service pool: `name@consul`, plus `:port` or `#portName` filters. */
-export function consulServiceKey(backend: BackendRef, consulName?: string): string {
+/**
+ * Key of a discovered service pool: `name@consul`, plus `#portName` (a tag filter) or, when
+ * `matchPortNumber` is on, `:port` (a filter on the instance port).
+ */
+export function consulServiceKey(backend: BackendRef, consulName: string | undefined, matchPortNumber: boolean): string {
   let key = `${consulName ?? backend.service}@consul`
-  if (backend.portNumber !== undefined) key += `:${backend.portNumber}`
+  if (matchPortNumber && backend.portNumber !== undefined) key += `:${backend.portNumber}`
   else if (backend.portName !== undefined) key += `#${backend.portName}`
   return key
 }

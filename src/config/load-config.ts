@@ -294,7 +294,7 @@ function readConsul(check: Checker, value: unknown, baseDir: string): ConsulConf
   const obj = check.object(value, ['consul'])
   if (!obj) return undefined
   const path = ['consul']
-  check.unknownKeys(obj, path, ['address', 'token', 'caFile', 'datacenter', 'healthStates', 'waitMs'])
+  check.unknownKeys(obj, path, ['address', 'token', 'caFile', 'datacenter', 'healthStates', 'waitMs', 'matchPortNumber'])
   const states = (check.array(obj.healthStates, [...path, 'healthStates']) ?? ['passing'])
     .map((s, i) => check.oneOf(s, [...path, 'healthStates', i], ['passing', 'warning']))
     .filter((s): s is 'passing' | 'warning' => s !== undefined)
@@ -306,6 +306,7 @@ function readConsul(check: Checker, value: unknown, baseDir: string): ConsulConf
     datacenter: check.string(obj.datacenter, [...path, 'datacenter']),
     healthStates: states,
     waitMs: check.integer(obj.waitMs, [...path, 'waitMs'], 1_000, 600_000),
+    matchPortNumber: check.boolean(obj.matchPortNumber, [...path, 'matchPortNumber']) ?? false,
   }
 }
 

@@ -107,6 +107,8 @@ export interface ConsulConfig {
   datacenter?: string
   healthStates: Array<'passing' | 'warning'>
   waitMs?: number
+  /** Keep only instances whose port equals an Ingress backend's `port.number`; default false. */
+  matchPortNumber: boolean
 }
 
 export interface CertificateConfig {
