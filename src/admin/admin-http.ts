@@ -103,22 +103,42 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? 0)
   if (declared > MAX_BODY_BYTES) throw bodyTooLarge()
 
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > MAX_BODY_BYTES) throw bodyTooLarge()
-    chunks.push(chunk)
-  }
-  if (size === 0) return undefined
+  const body = await collectBody(req)
+  if (body.length === 0) return undefined
 
-  const text = Buffer.concat(chunks).toString('utf8')
+  const text = body.toString('utf8')
   try {
     return JSON.parse(text) as unknown
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err)
     throw new AdminError('GW_ADMIN_INVALID_JSON', `request body is not valid JSON: ${detail}`)
   }
+}
+
+/**
+ * Reads the body up to `MAX_BODY_BYTES`. Past the limit it rejects and discards the rest without
+ * destroying the request, so the socket stays open for the 413 response.
+ */
+function collectBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk)
+        return
+      }
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.resume()
+      reject(bodyTooLarge())
+    }
+    const onEnd = (): void => resolve(Buffer.concat(chunks))
+    req.on('data', onData)
+    req.on('end', onEnd)
+    req.once('error', reject)
+  })
 }
 
 function checkContentType(value: string | undefined): void {
