@@ -3,7 +3,7 @@ import { isControlError, type FieldProblem } from '../control/errors.js'
 
 /**
  * Error codes of the admin API itself and the HTTP status of each. Control-plane errors keep
- * their own `GW_CTL_*` codes and statuses; see `src/control/errors.ts`.
+ * their own `GW_CTL_*` codes and statuses, listed in `src/control/errors.ts`.
  */
 export const ADMIN_ERRORS = Object.freeze({
   GW_ADMIN_INVALID_JSON: { status: 400 },
@@ -41,7 +41,7 @@ export interface ErrorBody {
   problems?: readonly FieldProblem[]
 }
 
-/** Largest request body the admin API reads, in bytes. */
+/** Maximum request body size the admin API reads, in bytes. */
 export const MAX_BODY_BYTES = 1024 * 1024
 
 export function sendJson(
