@@ -6,10 +6,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import type { BenchReport } from './results.js'
 
-/** Smallest allowed margin: a drop of up to 10% never fails the check. */
+/** Smallest margin `buildBaseline` assigns, so a drop of 10% or less never fails the check. */
 export const MIN_MARGIN = 0.1
 /** The margin is this many times the relative spread (max - min) / median seen across repeats. */
 export const SPREAD_FACTOR = 2
+/**
+ * Largest margin: however noisy a ratio was, the check still fails when it drops below 10% of
+ * its baseline, which catches a gateway that errors or stalls.
+ */
+export const MAX_MARGIN = 0.9
 
 export interface BaselineRatio {
   median: number
@@ -28,6 +33,7 @@ export interface Baseline {
   repeats: number
   minMargin: number
   spreadFactor: number
+  maxMargin: number
   ratios: Record<string, BaselineRatio>
 }
 
@@ -70,7 +76,7 @@ export function buildBaseline(reports: readonly BenchReport[], command: string):
       min: round(Math.min(...values)),
       max: round(Math.max(...values)),
       spread: round(spread),
-      margin: round(Math.max(MIN_MARGIN, SPREAD_FACTOR * spread)),
+      margin: round(Math.min(MAX_MARGIN, Math.max(MIN_MARGIN, SPREAD_FACTOR * spread))),
     }
   }
   const m = reports[0]!.machine
@@ -81,6 +87,7 @@ export function buildBaseline(reports: readonly BenchReport[], command: string):
     repeats: reports.length,
     minMargin: MIN_MARGIN,
     spreadFactor: SPREAD_FACTOR,
+    maxMargin: MAX_MARGIN,
     ratios,
   }
 }
@@ -113,7 +120,7 @@ export function checkAgainstBaseline(baseline: Baseline, reports: readonly Bench
   })
 }
 
-/** The noise section of docs/benchmarks.md: spread per ratio and the margin chosen from it. */
+/** Renders the noise section of docs/benchmarks.md: spread per ratio and the margin chosen from it. */
 export function noiseSection(baseline: Baseline): string {
   const rows = Object.entries(baseline.ratios).map(
     ([key, r]) => `| ${key} | ${r.min.toFixed(3)} | ${r.median.toFixed(3)} | ${r.max.toFixed(3)} | ${(r.spread * 100).toFixed(1)}% | ${(r.margin * 100).toFixed(1)}% |`,
@@ -123,7 +130,8 @@ export function noiseSection(baseline: Baseline): string {
     '',
     `Measured on ${baseline.createdAt} (${baseline.machine}) with \`${baseline.command}\`: the quick suite ran ${baseline.repeats} times.`,
     `Spread is (max - min) / median of the ${baseline.repeats} values. The margin of each ratio is`,
-    `max(${MIN_MARGIN * 100}%, ${SPREAD_FACTOR} × spread); \`--check\` fails when the ratio falls below median × (1 - margin).`,
+    `${SPREAD_FACTOR} × spread, at least ${MIN_MARGIN * 100}% and at most ${MAX_MARGIN * 100}%; \`--check\` fails when the ratio falls`,
+    'below median × (1 - margin).',
     '',
     '| ratio (req/s) | min | median | max | spread | margin |',
     '|---|--:|--:|--:|--:|--:|',

@@ -23,7 +23,7 @@ function runNotes(run: RunRecord, scenario: Scenario): string {
   return notes.join('; ').replaceAll('|', '/')
 }
 
-/** One markdown table for a scenario: a row per target. */
+/** Renders the markdown table of a scenario, one row per target. */
 export function scenarioTable(scenario: Scenario, runs: readonly RunRecord[]): string {
   const header = [
     '| target | req/s | × direct | × nginx | p50 ms | p99 ms | p99.9 ms | errors | non-2xx | CPU % | CPU µs/req | CPU/req × nginx | peak RSS MB | RSS × nginx | load side CPU % | upstream conns | notes |',
@@ -57,7 +57,7 @@ export function scenarioTable(scenario: Scenario, runs: readonly RunRecord[]): s
   return [...header, ...rows].join('\n')
 }
 
-/** The results section: run facts, then a table per scenario. */
+/** Renders the results section: run facts, then a table per scenario. */
 export function resultsSection(report: BenchReport, scenarios: readonly Scenario[]): string {
   const m = report.machine
   const parts = [

@@ -125,7 +125,7 @@ export async function measure(target: Target, scenario: Scenario, ctx: BenchCont
     record.cpuUsPerRequest = run.result.requests > 0 ? round((cpuS / run.result.requests) * 1e6, 1) : undefined
     record.peakRssMb = round(peakRssMb(running.pid), 1)
     record.upstreamConnections = (await upstreamConnections(ctx)) - run.connectionsAtStart - 2
-    if (scenario.reloadEveryMs !== undefined) {
+    if (scenario.reloadEveryMs !== undefined && running.reload !== undefined) {
       record.reloadsSent = run.reloadsSent
       record.reloadsApplied = running.countReloads?.()
     }

@@ -17,7 +17,7 @@ export interface RunRecord {
   target: string
   kind: string
   status: 'ok' | 'skipped' | 'failed'
-  /** Why the run was skipped or failed. */
+  /** Reason the run was skipped or failed. */
   reason?: string
   load?: LoadResult
   /** CPU time of the target during the measured run, as a percentage of one CPU. */

@@ -130,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP)
     return 0
   }
+
   const command = `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`
   const scenarios = selectScenarios(options)
   const targets = selectTargets(options)
@@ -137,6 +138,7 @@ async function main(argv: string[]): Promise<number> {
   const pinning = choosePinning(machine.cores)
   log(`machine: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}`)
   log(`pinning: ${pinning.description}`)
+
   const tempDir = mkdtempSync(join(tmpdir(), 'portway-bench-'))
   mkdirSync(RESULTS_DIR, { recursive: true })
   const cpuProfileDir = options.cpuProf ? join(RESULTS_DIR, 'profiles') : undefined
@@ -144,6 +146,7 @@ async function main(argv: string[]): Promise<number> {
   const upstreams = await startUpstreams(DIST_DIR, pinning)
   log(`upstreams: a on 127.0.0.1:${upstreams.ports.a.port}, b on 127.0.0.1:${upstreams.ports.b.port}; temp dir ${tempDir}`)
   const ctx: BenchContext = { tempDir, distDir: DIST_DIR, upstreams: upstreams.ports, pinning, cpuProfileDir }
+
   const reports: BenchReport[] = []
   try {
     for (let repeat = 1; repeat <= options.repeat; repeat++) {
@@ -170,11 +173,13 @@ async function main(argv: string[]): Promise<number> {
     await upstreams.stop()
     if (!options.keepTemp) rmSync(tempDir, { recursive: true, force: true })
   }
+
   const last = reports[reports.length - 1]!
   for (const scenario of scenarios) {
     process.stdout.write(`\n### ${scenario.name}: ${scenario.title}\n\n${scenarioTable(scenario, last.runs.filter((r) => r.scenario === scenario.name))}\n`)
   }
   printProfiles(last.runs)
+
   const fullRun = !options.quick && options.only === undefined && options.targets === undefined && !options.cpuProf
   if (fullRun) {
     replaceDocSection(DOCS_FILE, 'results', resultsSection(last, scenarios))

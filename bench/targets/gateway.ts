@@ -87,7 +87,7 @@ async function findProfile(dir: string, before: ReadonlySet<string>): Promise<st
   return undefined
 }
 
-/** A gateway target with the given proxy engine. */
+/** Creates the gateway target for one proxy engine. */
 export function gatewayTarget(engine: 'undici' | 'http-proxy', keepFiles: boolean): Target {
   const name = `gateway-${engine}`
   return {
@@ -97,10 +97,13 @@ export function gatewayTarget(engine: 'undici' | 'http-proxy', keepFiles: boolea
     start: async (ctx, scenario) => {
       const port = await freePort()
       const dir = join(ctx.tempDir, `${name}-${scenario.name}`)
-      const rulesFile = join(dir, 'rules.yaml')
-      const logFile = join(dir, 'gateway.log')
+      // Rules, logs and config sit in separate directories: the gateway watches each rule file's
+      // directory, and log writes next to the rules would keep restarting its reload debounce.
+      const rulesFile = join(dir, 'rules', 'rules.yaml')
+      const logFile = join(dir, 'logs', 'gateway.log')
       const configFile = join(dir, 'gateway.yaml')
-      mkdirSync(dir, { recursive: true })
+      mkdirSync(join(dir, 'rules'), { recursive: true })
+      mkdirSync(join(dir, 'logs'), { recursive: true })
       writeFileSync(rulesFile, renderIngress(scenario.routes()))
       writeFileSync(configFile, renderConfig(ctx, port, engine, rulesFile, logFile))
       const nodeArgs: string[] = []
