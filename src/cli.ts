@@ -3,11 +3,10 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { loadConfigFile } from './config/load-config.js'
 import { formatProblem } from './errors.js'
-import { Gateway } from './gateway.js'
 import { RuleSet } from './ingress/rule-set.js'
 import { compileRoutes } from './ingress/routing-table.js'
-import { ConsulProvider } from './discovery/consul-provider.js'
 import { createLogger } from './log.js'
+import { startRuntime, type Runtime } from './runtime.js'
 
 const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/default.yaml', import.meta.url))
 
@@ -75,21 +74,14 @@ async function run(flags: Flags): Promise<number> {
   const config = result.config
   if (flags.logLevel !== undefined) config.logging.level = flags.logLevel
   const log = createLogger(config.logging)
-  let providers: ConsulProvider[] = []
-  try {
-    if (config.consul !== undefined) providers = [new ConsulProvider({ ...config.consul, logger: log.child({ component: 'consul' }) })]
-  } catch (err) {
-    log.fatal({ err: (err as Error).message }, 'invalid consul settings; fix the consul section or the CONSUL_HTTP_* variables')
-    log.flush()
-    return 1
-  }
-  const gateway = new Gateway(config, { log, providers })
+  let runtime: Runtime | undefined
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
     stopping = true
     log.info({ signal }, 'shutdown requested')
-    gateway.stop().then(
+    const done = runtime === undefined ? Promise.resolve() : runtime.stop()
+    done.then(
       () => {
         log.flush()
         process.exit(0)
@@ -104,11 +96,10 @@ async function run(flags: Flags): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
   try {
-    await gateway.start()
+    runtime = await startRuntime(config, log)
   } catch (err) {
-    log.fatal({ err }, 'gateway failed to start')
+    log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'gateway failed to start')
     log.flush()
-    await gateway.stop().catch(() => undefined)
     return 1
   }
   return -1

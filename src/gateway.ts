@@ -5,8 +5,9 @@ import type { GatewayConfig, ListenerConfig, ServicePolicy } from './config/type
 import { startDemoUpstreams } from './demo/demo-upstreams.js'
 import type { DiscoveryProvider, EndpointSpec, ProviderStatus, ServiceQuery } from './discovery/types.js'
 import { formatProblem } from './errors.js'
-import type { BackendRef } from './ingress/model.js'
-import { compileRoutes, type BackendResolver } from './ingress/routing-table.js'
+import type { BoundCluster } from './control/model.js'
+import type { BackendRef, IngressSpec } from './ingress/model.js'
+import { compileRoutes, type BackendResolver, type RoutingTable } from './ingress/routing-table.js'
 import { RuleSet, type RuleScan } from './ingress/rule-set.js'
 import type { Logger } from './log.js'
 import type { Forwarder } from './proxy/exchange.js'
@@ -30,6 +31,8 @@ export interface GatewayOptions {
   providers?: DiscoveryProvider[]
   /** Called once per finished request, for metrics. */
   onRecord?: (record: AccessRecord, endpoint: PoolEndpoint | undefined) => void
+  /** Called when a rule change is applied or a rule file is rejected, for metrics. */
+  onReload?: (result: 'applied' | 'rejected') => void
 }
 
 export interface BoundListener {
@@ -60,12 +63,21 @@ export class Gateway {
   #draining = false
   #started = false
   #providerQueries = new Map<string, ServiceQuery>()
+  /** True when the gateway serves the cluster bound to `control.slbId`. */
+  readonly #slbMode: boolean
+  #binding: BoundCluster | undefined
+  /** Services of the bound cluster by key `clusterId/name`. */
+  #controlServices = new Map<string, ControlServiceTarget>()
+  /** Listeners opened for the bound cluster's service ports, by `port`. */
+  readonly #bindingListeners = new Map<number, { listener: HttpListener | TcpListener; signature: string }>()
+  #bindingChain: Promise<void> = Promise.resolve()
 
   constructor(config: GatewayConfig, options: GatewayOptions) {
     this.#config = config
     this.#log = options.log
     this.#options = options
     this.registry = new UpstreamRegistry(options.log)
+    this.#slbMode = config.control.slbId !== undefined
     this.#rules = new RuleSet(config.rules, config.ingress)
     const forwarderOptions = { timeouts: config.timeouts, connectionsPerEndpoint: config.proxy.connectionsPerEndpoint }
     this.#undici = new UndiciForwarder(forwarderOptions)
@@ -97,6 +109,11 @@ export class Gateway {
     return this.#started && !this.#draining
   }
 
+  /** Open downstream connections per listener, for metrics. */
+  openConnections(): Array<{ listener: string; connections: number }> {
+    return this.#listeners.map((l) => ({ listener: l.config.name, connections: l.connections }))
+  }
+
   /** Reachability of each discovery source, for health output. */
   providerStatus(): ProviderStatus[] {
     return (this.#options.providers ?? []).map((p) => p.status())
@@ -112,6 +129,7 @@ export class Gateway {
     for (const listener of this.#config.listeners) await this.#bind(listener)
     if (this.#options.watch !== false) await this.#startWatching()
     this.#started = true
+    await this.#syncBindingListeners()
     this.#log.info({ listeners: this.#bound.length, routes: this.#dataPlane.table.size, generation: this.#dataPlane.generation }, 'gateway started')
   }
 
@@ -129,6 +147,33 @@ export class Gateway {
     for (const provider of this.#options.providers ?? []) await provider.close()
     this.#stopDemo?.()
     this.#log.info({ ms: Math.round(performance.now() - started) }, 'gateway stopped')
+  }
+
+  /** The cluster bound to this gateway's SLB, in SLB mode. */
+  get binding(): BoundCluster | undefined {
+    return this.#binding
+  }
+
+  /**
+   * Serves the cluster bound to `control.slbId`, or nothing when `bound` is undefined.
+   * Rules and services switch in one new generation; listeners for the cluster's service
+   * ports open and close without touching the other listeners. Calls apply in order.
+   */
+  applyBinding(bound: BoundCluster | undefined): Promise<void> {
+    const next = this.#bindingChain.then(() => this.#applyBindingNow(bound))
+    this.#bindingChain = next.catch(() => undefined)
+    return next
+  }
+
+  async #applyBindingNow(bound: BoundCluster | undefined): Promise<void> {
+    if (!this.#slbMode) return
+    const previous = this.#binding?.cluster.id
+    this.#binding = bound
+    this.#controlServices = controlTargets(bound)
+    if (bound === undefined) this.#log.warn({ slbId: this.#config.control.slbId, previous }, 'SLB is not bound to a cluster; listeners answer 503')
+    else this.#log.info({ slbId: bound.slbId, cluster: bound.cluster.id, services: bound.services.length }, 'SLB binding applied')
+    this.#reloadRules('binding changed', true)
+    if (this.#started) await this.#syncBindingListeners()
   }
 
   /** Re-reads the rule files and swaps in a new generation when something changed. */
@@ -172,6 +217,7 @@ export class Gateway {
     const started = performance.now()
     const scan = this.#rules.scan()
     for (const rejected of scan.rejected) {
+      this.#options.onReload?.('rejected')
       this.#log.error(
         { file: rejected.file, problems: rejected.problems.map(formatProblem) },
         'rule file rejected; its last good rules keep serving',
@@ -181,12 +227,13 @@ export class Gateway {
       this.#log.info({ file: skipped.file, line: skipped.line, ingress: skipped.name, reason: skipped.reason }, 'ingress skipped')
     }
     if (!scan.changed && !force && this.#dataPlane.generation > 0) return scan
-    const { table, duplicates } = compileRoutes(this.#rules.ingresses(), this.#resolveBackend)
+    const { table, duplicates } = compileRoutes(this.#servedIngresses(), this.#resolveBackend)
     for (const dup of duplicates) this.#log.warn({ rule: dup.rule, file: dup.file, line: dup.line, reason: dup.reason }, 'duplicate rule ignored')
     for (const bad of table.rejected) this.#log.error({ rule: bad.rule, file: bad.file, line: bad.line, reason: bad.reason }, 'rule disabled')
     this.#syncServices([...table.serviceKeys()])
     this.#applyIngressTls()
-    this.#dataPlane = { generation: this.#dataPlane.generation + 1, table, registry: this.registry }
+    this.#dataPlane = { generation: this.#dataPlane.generation + 1, table, registry: this.registry, unbound: this.#unboundReason() }
+    this.#options.onReload?.('applied')
     this.#log.info(
       {
         generation: this.#dataPlane.generation,
@@ -203,6 +250,11 @@ export class Gateway {
   }
 
   readonly #resolveBackend: BackendResolver = (backend: BackendRef) => {
+    if (this.#slbMode) {
+      const key = this.#binding === undefined ? undefined : `${this.#binding.cluster.id}/${backend.service}`
+      if (key !== undefined && this.#controlServices.has(key)) return { service: key }
+      return { error: `service "${backend.service}" is not a service of the bound cluster ${this.#binding?.cluster.id ?? '(none)'}` }
+    }
     const svc = this.#config.services.get(backend.service)
     if (svc !== undefined && this.#isStatic(svc.name)) return { service: svc.name }
     if (this.#hasDiscovery()) {
@@ -218,10 +270,15 @@ export class Gateway {
       for (const svc of [l.service, ...l.routes.map((r) => r.service)]) if (svc !== undefined) used.add(svc)
     }
     const queries = new Map<string, ServiceQuery>()
+    for (const key of this.#dynamicServiceKeys()) used.add(key)
     for (const key of used) {
       const pool = this.registry.ensure(key, this.#policyFor(key))
       const svc = this.#config.services.get(key)
-      if (svc !== undefined && this.#isStatic(key)) {
+      const fromControl = this.#controlServices.get(key)
+      if (fromControl !== undefined) {
+        if ('endpoints' in fromControl) pool.setEndpoints(fromControl.endpoints)
+        else queries.set(key, fromControl.query)
+      } else if (svc !== undefined && this.#isStatic(key)) {
         pool.setEndpoints(svc.endpoints.map((e): EndpointSpec => ({
           id: formatHostPort(e.host, e.port),
           host: e.host,
@@ -240,6 +297,65 @@ export class Gateway {
     this.#undici.retainAddresses(addresses)
     this.#providerQueries = queries
     for (const provider of this.#options.providers ?? []) provider.setWatched([...queries.values()])
+  }
+
+  #unboundReason(): string | undefined {
+    if (!this.#slbMode || this.#binding !== undefined) return undefined
+    return `SLB ${this.#config.control.slbId} is not bound to a cluster`
+  }
+
+  /** In SLB mode, only the Ingresses of the bound cluster: its namespace or `portway.io/cluster`. */
+  #servedIngresses(): IngressSpec[] {
+    const all = this.#rules.ingresses()
+    if (!this.#slbMode) return all
+    const cluster = this.#binding?.cluster.id
+    if (cluster === undefined) return []
+    return all.filter((i) => (i.annotations['portway.io/cluster'] ?? i.name.slice(0, i.name.indexOf('/'))) === cluster)
+  }
+
+  #dynamicServiceKeys(): string[] {
+    const cluster = this.#binding?.cluster.id
+    if (cluster === undefined) return []
+    return this.#binding!.services.filter((s) => s.ports.length > 0).map((s) => `${cluster}/${s.name}`)
+  }
+
+  /** Opens a listener per service port of the bound cluster and closes those no longer bound. */
+  async #syncBindingListeners(): Promise<void> {
+    const wanted = new Map<number, ListenerConfig>()
+    for (const svc of this.#binding?.services ?? []) {
+      for (const port of svc.ports) {
+        wanted.set(port.port, {
+          name: `${svc.clusterId}/${svc.name}/${port.name}`,
+          address: this.#config.control.listenAddress,
+          port: port.port,
+          protocol: port.protocol === 'tcp' ? 'tcp' : 'http',
+          service: `${svc.clusterId}/${svc.name}`,
+          routes: [],
+          accessLog: true,
+          allowCidrs: [],
+          denyCidrs: [],
+        })
+      }
+    }
+    for (const [port, entry] of this.#bindingListeners) {
+      const config = wanted.get(port)
+      if (config !== undefined && JSON.stringify(config) === entry.signature) continue
+      this.#bindingListeners.delete(port)
+      const index = this.#listeners.indexOf(entry.listener)
+      if (index !== -1) this.#listeners.splice(index, 1)
+      this.#bound.splice(this.#bound.findIndex((b) => b.port === port && b.name === entry.listener.config.name), 1)
+      await entry.listener.close(this.#config.timeouts.shutdownMs)
+      this.#log.info({ listener: entry.listener.config.name, port }, 'listener closed')
+    }
+    for (const [port, config] of wanted) {
+      if (this.#bindingListeners.has(port)) continue
+      try {
+        const listener = await this.#bind(config, fixedServiceTable(config))
+        this.#bindingListeners.set(port, { listener, signature: JSON.stringify(config) })
+      } catch (err) {
+        this.#log.error({ listener: config.name, port, err: (err as Error).message }, 'cannot open listener for bound service port')
+      }
+    }
   }
 
   /** Policy of a service key: the config's service of that name, or `serviceDefaults`. */
@@ -266,7 +382,7 @@ export class Gateway {
     if (endpoints.length === 0) this.#log.warn({ service: key, source }, 'service has no endpoint; its routes answer 503')
   }
 
-  async #bind(listener: ListenerConfig): Promise<void> {
+  async #bind(listener: ListenerConfig, table?: RoutingTable): Promise<HttpListener | TcpListener> {
     const log = this.#log.child({ listener: listener.name })
     const accessLog = listener.accessLog && this.#config.logging.access ? this.#log.child({}) : undefined
     const access = listenerAccess(listener)
@@ -283,15 +399,16 @@ export class Gateway {
         allowClient: access === undefined ? undefined : (ip) => isAllowed(access, ip),
       })
     } else {
-      bound = this.#createHttpListener(listener, log, accessLog, access)
+      bound = this.#createHttpListener(listener, log, accessLog, access, table)
     }
     const port = await bound.listen()
     this.#listeners.push(bound)
     this.#bound.push({ name: listener.name, protocol: listener.protocol, address: listener.address, port })
     log.info({ address: formatHostPort(listener.address, port), protocol: listener.protocol }, 'listener bound')
+    return bound
   }
 
-  #createHttpListener(listener: ListenerConfig, log: Logger, accessLog: Logger | undefined, access: AccessList | undefined): HttpListener {
+  #createHttpListener(listener: ListenerConfig, log: Logger, accessLog: Logger | undefined, access: AccessList | undefined, table?: RoutingTable): HttpListener {
     const forwarder: Forwarder = this.#config.proxy.engine === 'undici' ? this.#undici : this.#httpProxy
     const isHttps = listener.protocol === 'https'
     const store = this.#certStore
@@ -299,7 +416,7 @@ export class Gateway {
     const handler = new HttpHandler({
       listener: listener.name,
       proto: isHttps ? 'https' : 'http',
-      dataPlane: () => this.#dataPlane,
+      dataPlane: table === undefined ? () => this.#dataPlane : () => ({ ...this.#dataPlane, table }),
       forwarder,
       upgrader: this.#httpProxy,
       accessLog,
@@ -379,6 +496,42 @@ export class Gateway {
     this.#watchers.push(watcher)
     await watcher.start()
   }
+}
+
+type ControlServiceTarget = { endpoints: EndpointSpec[] } | { query: ServiceQuery }
+
+/** Upstream targets of the bound cluster's services, keyed `clusterId/name`. */
+function controlTargets(bound: BoundCluster | undefined): Map<string, ControlServiceTarget> {
+  const out = new Map<string, ControlServiceTarget>()
+  if (bound === undefined) return out
+  for (const svc of bound.services) {
+    const key = `${svc.clusterId}/${svc.name}`
+    const source = svc.source
+    if (source.kind === 'static') {
+      out.set(key, {
+        endpoints: source.endpoints.map((e) => ({
+          id: formatHostPort(e.host, e.port),
+          host: e.host,
+          port: e.port,
+          weight: e.weight ?? 1,
+          health: 'passing',
+          source: 'control',
+        })),
+      })
+    } else {
+      const tags = [...(bound.cluster.consul?.tags ?? []), ...(source.tags ?? [])]
+      out.set(key, { query: { key, name: source.service, tags, datacenter: bound.cluster.consul?.datacenter } })
+    }
+  }
+  return out
+}
+
+/** A table whose only route sends every request to the listener's service. */
+function fixedServiceTable(listener: ListenerConfig): RoutingTable | undefined {
+  if (listener.protocol !== 'http' || listener.service === undefined) return undefined
+  const service = listener.service
+  const ingress: IngressSpec = { name: `slb/${listener.name}`, file: '<binding>', rules: [], tls: [], annotations: {}, defaultBackend: { service } }
+  return compileRoutes([ingress], () => ({ service })).table
 }
 
 function toCidrSet(list: readonly string[]): CidrSet {

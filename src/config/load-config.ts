@@ -381,7 +381,7 @@ function readAdmin(check: Checker, value: unknown, baseDir: string): AdminConfig
 
 function readControl(check: Checker, value: unknown, baseDir: string): ControlConfig {
   const obj = check.object(value, ['control']) ?? {}
-  check.unknownKeys(obj, ['control'], ['slbId', 'store', 'file', 'consulPrefix', 'quotas'])
+  check.unknownKeys(obj, ['control'], ['slbId', 'store', 'file', 'consulPrefix', 'quotas', 'listenAddress'])
   const quotas = check.object(obj.quotas, ['control', 'quotas']) ?? {}
   check.unknownKeys(quotas, ['control', 'quotas'], ['clustersPerAccount', 'workersPerCluster'])
   const store = check.oneOf(obj.store, ['control', 'store'], ['file', 'consul']) ?? 'file'
@@ -394,6 +394,7 @@ function readControl(check: Checker, value: unknown, baseDir: string): ControlCo
     store,
     file: resolve(baseDir, check.string(obj.file, ['control', 'file']) ?? 'data/control.json'),
     consulPrefix: check.string(obj.consulPrefix, ['control', 'consulPrefix']) ?? 'portway/control',
+    listenAddress: check.string(obj.listenAddress, ['control', 'listenAddress']) ?? '0.0.0.0',
     quotas: {
       clustersPerAccount: check.integer(quotas.clustersPerAccount, ['control', 'quotas', 'clustersPerAccount'], 1, 100_000) ?? 5,
       workersPerCluster: check.integer(quotas.workersPerCluster, ['control', 'quotas', 'workersPerCluster'], 1, 100_000) ?? 20,

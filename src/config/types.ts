@@ -140,6 +140,8 @@ export interface ControlConfig {
   file: string
   /** Key prefix of the Consul KV store. */
   consulPrefix: string
+  /** Address the listeners of the bound cluster's service ports bind to. */
+  listenAddress: string
   quotas: { clustersPerAccount: number; workersPerCluster: number }
 }
 

@@ -20,6 +20,8 @@ export interface DataPlane {
   readonly generation: number
   readonly table: RoutingTable
   readonly registry: UpstreamRegistry
+  /** Why the gateway carries no traffic (an SLB bound to no cluster); undefined when serving. */
+  readonly unbound?: string
 }
 
 /** A finished request or upgrade, as the access log and metrics see it. */
@@ -94,6 +96,10 @@ export class HttpHandler {
     const listenerAccess = this.#options.access
     if (listenerAccess !== undefined && !isAllowed(listenerAccess, exchange.clientIp)) {
       exchange.reject('GW_ROUTE_DENIED', `client ${exchange.clientIp} is not allowed on listener ${this.#options.listener}`, true)
+      return
+    }
+    if (dp.unbound !== undefined) {
+      exchange.reject('GW_LISTEN_UNBOUND', dp.unbound)
       return
     }
     const host = req.headers.host

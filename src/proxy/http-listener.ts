@@ -20,6 +20,8 @@ export class HttpListener {
   readonly config: ListenerConfig
   readonly server: Server
   readonly #log: Logger
+  /** Open downstream connections, for metrics. */
+  connections = 0
 
   constructor(config: ListenerConfig, handler: HttpHandler, timeouts: TimeoutConfig, log: Logger, tls?: HttpsSettings) {
     this.config = config
@@ -44,6 +46,10 @@ export class HttpListener {
         log.debug({ err: err.message, code: err.code }, 'TLS handshake failed')
       })
     }
+    this.server.on('connection', (socket: Socket) => {
+      this.connections++
+      socket.once('close', () => this.connections--)
+    })
     this.server.on('request', handler.handleRequest)
     this.server.on('upgrade', handler.handleUpgrade)
     this.server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {

@@ -72,6 +72,11 @@ export class TcpListener {
     this.server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: HIGH_WATER_MARK }, (socket) => this.#accept(socket))
   }
 
+  /** Open downstream connections, for metrics. */
+  get connections(): number {
+    return this.#sockets.size
+  }
+
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject)
@@ -100,6 +105,11 @@ export class TcpListener {
     client.once('close', () => this.#sockets.delete(client))
     if (this.#options.allowClient !== undefined && !this.#options.allowClient(conn.record.client)) {
       conn.finish('client_denied')
+      client.destroy()
+      return
+    }
+    if (this.#options.dataPlane().unbound !== undefined) {
+      conn.finish('unbound')
       client.destroy()
       return
     }
