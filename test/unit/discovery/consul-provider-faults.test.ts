@@ -189,7 +189,6 @@ describe('churn', () => {
     await vi.waitFor(() => expect(h.provider.listEndpoints()).toHaveLength(services), 10_000)
 
     const started = Date.now()
-    const requestsBefore = double.requestCount('health.service')
     const statuses = ['passing', 'warning', 'critical'] as const
     let seed = 7
     const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647
@@ -205,8 +204,6 @@ describe('churn', () => {
       }
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
-    const churnMs = Date.now() - started
-    const churnRequests = double.requestCount('health.service') - requestsBefore
 
     const expected = (s: number) =>
       Array.from({ length: perService }, (_, i) => i)
