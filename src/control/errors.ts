@@ -4,8 +4,7 @@
  * 400: the input itself is malformed. 404: a referenced record does not exist.
  * 409: the request conflicts with the current state (quota reached, already bound, still in use,
  * stale version). 422: the input is well formed but breaks a placement or binding rule.
- * 500, 503 and 507: the store is corrupt, unreachable or full. `GW_CTL_UNBOUND` is what the data
- * plane of a gateway replica sends while its SLB is bound to no cluster.
+ * 500, 503 and 507: the store is corrupt, unreachable or full.
  */
 export const CONTROL_ERRORS = Object.freeze({
   GW_CTL_INVALID: { status: 400 },
@@ -33,7 +32,6 @@ export const CONTROL_ERRORS = Object.freeze({
   GW_CTL_STORE_CORRUPT: { status: 500 },
   GW_CTL_STORE_UNAVAILABLE: { status: 503 },
   GW_CTL_STORE_TOO_LARGE: { status: 507 },
-  GW_CTL_UNBOUND: { status: 503 },
 } as const)
 
 export type ControlErrorCode = keyof typeof CONTROL_ERRORS
