@@ -42,6 +42,8 @@ function renderConfig(ctx: BenchContext, port: number, engine: string, rulesFile
     `rules: ["${rulesFile}"]`,
     `logging: { level: info, destination: "${logFile}", asyncWrites: true, access: true }`,
     'timeouts: { shutdownMs: 2000 }',
+    // Port 0: the admin API must not collide with another gateway on its default port.
+    'admin: { address: 127.0.0.1, port: 0 }',
     `proxy: { engine: ${engine} }`,
     '',
   ].join('\n')

@@ -72,7 +72,7 @@ export function haproxyTarget(keepFiles: boolean): Target {
       write(scenario.routes())
       const logFd = openSync(join(dir, 'access.log'), 'a')
       const started = performance.now()
-      const child = spawnPinned(ctx.pinning.proxy, program!, ['-W', '-db', '-f', configFile], ['ignore', logFd, 'inherit'])
+      const child = spawnPinned(ctx.pinning.proxy, program!, ['-W', '-db', '-q', '-f', configFile], ['ignore', logFd, 'inherit'])
       closeSync(logFd)
       await waitForPort(port, child).catch(async (err: unknown) => {
         await stopProcess(child)
