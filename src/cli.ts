@@ -6,7 +6,8 @@ import { formatProblem } from './errors.js'
 import { RuleSet } from './ingress/rule-set.js'
 import { compileRoutes } from './ingress/routing-table.js'
 import { createLogger } from './log.js'
-import { startRuntime, type Runtime } from './runtime.js'
+import { startRuntime } from './runtime.js'
+import { runPrimary, runWorker } from './cluster.js'
 
 const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/default.yaml', import.meta.url))
 
@@ -74,7 +75,7 @@ async function run(flags: Flags): Promise<number> {
   const config = result.config
   if (flags.logLevel !== undefined) config.logging.level = flags.logLevel
   const log = createLogger(config.logging)
-  let runtime: Runtime | undefined
+  let runtime: { stop(): Promise<void> } | undefined
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
@@ -96,7 +97,7 @@ async function run(flags: Flags): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
   try {
-    runtime = await startRuntime(config, log)
+    runtime = config.workers > 1 ? await runPrimary(config, log) : await startRuntime(config, log)
   } catch (err) {
     log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'gateway failed to start')
     log.flush()
@@ -128,6 +129,12 @@ function check(flags: Flags): number {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (process.env.PORTWAY_WORKER === '1') {
+    const config = loadConfigFile(process.env.PORTWAY_CONFIG ?? '')
+    const log = createLogger(config.ok ? config.config.logging : {})
+    await runWorker(log)
+    return -1
+  }
   let flags: Flags
   try {
     flags = parseFlags(argv)

@@ -33,6 +33,30 @@ export interface GatewayOptions {
   onRecord?: (record: AccessRecord, endpoint: PoolEndpoint | undefined) => void
   /** Called when a rule change is applied or a rule file is rejected, for metrics. */
   onReload?: (result: 'applied' | 'rejected') => void
+  /**
+   * `standalone` does everything in one process. `primary` runs discovery, rule compilation and
+   * bindings but opens no listener, and reports each change to `onSnapshot`. `worker` opens the
+   * listeners and serves the snapshots a primary sends (see `applySnapshot`).
+   */
+  role?: 'standalone' | 'primary' | 'worker'
+  onSnapshot?: (snapshot: DataPlaneSnapshot) => void
+}
+
+/** The routing state a primary sends to its workers; plain data, so it crosses process boundaries. */
+export interface DataPlaneSnapshot {
+  generation: number
+  unbound?: string
+  ingresses: IngressSpec[]
+  /** Service key (or error) for each backend, keyed by `backendKey`. */
+  resolved: Array<[string, { service: string } | { error: string }]>
+  endpoints: Array<[string, EndpointSpec[]]>
+  /** Listeners of the bound cluster's service ports. */
+  bindingListeners: ListenerConfig[]
+}
+
+/** Key of a backend in a snapshot's `resolved` list. */
+export function backendKey(backend: BackendRef): string {
+  return `${backend.service}|${backend.portNumber ?? ''}|${backend.portName ?? ''}`
 }
 
 export interface BoundListener {
@@ -124,12 +148,14 @@ export class Gateway {
     if (this.#config.demoUpstreams.length > 0) {
       this.#stopDemo = await startDemoUpstreams(this.#config.demoUpstreams, this.#log)
     }
-    if (this.#config.listeners.some((l) => l.protocol === 'https')) await this.#loadCertificates()
-    this.#reloadRules('start')
-    for (const listener of this.#config.listeners) await this.#bind(listener)
-    if (this.#options.watch !== false) await this.#startWatching()
+    const role = this.#options.role ?? 'standalone'
+    if (role !== 'primary' && this.#config.listeners.some((l) => l.protocol === 'https')) await this.#loadCertificates()
+    if (role !== 'worker') this.#reloadRules('start')
+    if (role !== 'primary') for (const listener of this.#config.listeners) await this.#bind(listener)
+    if (role !== 'worker' && this.#options.watch !== false) await this.#startWatching()
     this.#started = true
-    await this.#syncBindingListeners()
+    if (role !== 'primary') await this.#syncBindingListeners()
+    this.#publishSnapshot()
     this.#log.info({ listeners: this.#bound.length, routes: this.#dataPlane.table.size, generation: this.#dataPlane.generation }, 'gateway started')
   }
 
@@ -173,7 +199,59 @@ export class Gateway {
     if (bound === undefined) this.#log.warn({ slbId: this.#config.control.slbId, previous }, 'SLB is not bound to a cluster; listeners answer 503')
     else this.#log.info({ slbId: bound.slbId, cluster: bound.cluster.id, services: bound.services.length }, 'SLB binding applied')
     this.#reloadRules('binding changed', true)
+    if (this.#started && (this.#options.role ?? 'standalone') === 'standalone') await this.#syncBindingListeners()
+  }
+
+  /** Builds the snapshot a worker needs to serve the current generation. */
+  snapshot(): DataPlaneSnapshot {
+    const ingresses = this.#servedIngresses()
+    const resolved = new Map<string, { service: string } | { error: string }>()
+    for (const ingress of ingresses) {
+      const backends = [...ingress.rules.map((r) => r.backend), ...(ingress.defaultBackend === undefined ? [] : [ingress.defaultBackend])]
+      for (const backend of backends) resolved.set(backendKey(backend), this.#resolveBackend(backend))
+    }
+    const endpoints: Array<[string, EndpointSpec[]]> = []
+    for (const pool of this.registry.pools()) endpoints.push([pool.key, pool.endpoints.map((e) => e.spec)])
+    return {
+      generation: this.#dataPlane.generation,
+      unbound: this.#dataPlane.unbound,
+      ingresses,
+      resolved: [...resolved],
+      endpoints,
+      bindingListeners: this.#bindingListenerConfigs(),
+    }
+  }
+
+  /** Worker role: serves a primary's snapshot as one new generation. */
+  async applySnapshot(snapshot: DataPlaneSnapshot): Promise<void> {
+    const resolved = new Map(snapshot.resolved)
+    const { table } = compileRoutes(snapshot.ingresses, (b) => resolved.get(backendKey(b)) ?? { error: 'backend not resolved by the primary' })
+    const keys = new Set<string>()
+    for (const [key, endpoints] of snapshot.endpoints) {
+      keys.add(key)
+      this.registry.ensure(key, this.#policyFor(key)).setEndpoints(endpoints)
+    }
+    this.registry.retain(keys)
+    this.#dataPlane = { generation: snapshot.generation, table, registry: this.registry, unbound: snapshot.unbound }
+    this.#workerIngresses = snapshot.ingresses
+    this.#applyIngressTls()
+    this.#workerBindingListeners = snapshot.bindingListeners
     if (this.#started) await this.#syncBindingListeners()
+  }
+
+  #workerBindingListeners: ListenerConfig[] = []
+  #workerIngresses: IngressSpec[] = []
+
+  #snapshotPending = false
+
+  /** Sends one snapshot per turn of the event loop, however many changes it saw. */
+  #publishSnapshot(): void {
+    if (this.#options.onSnapshot === undefined || !this.#started || this.#snapshotPending) return
+    this.#snapshotPending = true
+    setImmediate(() => {
+      this.#snapshotPending = false
+      if (!this.#draining) this.#options.onSnapshot?.(this.snapshot())
+    })
   }
 
   /** Re-reads the rule files and swaps in a new generation when something changed. */
@@ -234,6 +312,7 @@ export class Gateway {
     this.#applyIngressTls()
     this.#dataPlane = { generation: this.#dataPlane.generation + 1, table, registry: this.registry, unbound: this.#unboundReason() }
     this.#options.onReload?.('applied')
+    this.#publishSnapshot()
     this.#log.info(
       {
         generation: this.#dataPlane.generation,
@@ -320,11 +399,11 @@ export class Gateway {
   }
 
   /** Opens a listener per service port of the bound cluster and closes those no longer bound. */
-  async #syncBindingListeners(): Promise<void> {
-    const wanted = new Map<number, ListenerConfig>()
+  #bindingListenerConfigs(): ListenerConfig[] {
+    const out: ListenerConfig[] = []
     for (const svc of this.#binding?.services ?? []) {
       for (const port of svc.ports) {
-        wanted.set(port.port, {
+        out.push({
           name: `${svc.clusterId}/${svc.name}/${port.name}`,
           address: this.#config.control.listenAddress,
           port: port.port,
@@ -337,6 +416,12 @@ export class Gateway {
         })
       }
     }
+    return out
+  }
+
+  async #syncBindingListeners(): Promise<void> {
+    const configs = (this.#options.role ?? 'standalone') === 'worker' ? this.#workerBindingListeners : this.#bindingListenerConfigs()
+    const wanted = new Map<number, ListenerConfig>(configs.map((c) => [c.port, c]))
     for (const [port, entry] of this.#bindingListeners) {
       const config = wanted.get(port)
       if (config !== undefined && JSON.stringify(config) === entry.signature) continue
@@ -378,6 +463,7 @@ export class Gateway {
     if (!this.#providerQueries.has(key)) return
     const pool = this.registry.ensure(key, this.#policyFor(key))
     pool.setEndpoints(endpoints)
+    this.#publishSnapshot()
     this.#log.info({ service: key, source, endpoints: endpoints.length }, 'endpoints updated')
     if (endpoints.length === 0) this.#log.warn({ service: key, source }, 'service has no endpoint; its routes answer 503')
   }
@@ -459,7 +545,8 @@ export class Gateway {
     if (store === undefined) return
     const names = new Set(store.names())
     const entries: IngressTlsHosts[] = []
-    for (const ingress of this.#rules.ingresses()) {
+    const ingresses = (this.#options.role ?? 'standalone') === 'worker' ? this.#workerIngresses : this.#rules.ingresses()
+    for (const ingress of ingresses) {
       for (const tls of ingress.tls) {
         if (tls.secretName === undefined) continue
         if (!names.has(tls.secretName)) {

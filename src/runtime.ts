@@ -9,7 +9,7 @@ import type { ControlStore } from './control/store.js'
 import { ConsulProvider } from './discovery/consul-provider.js'
 import { resolveConsulConnection } from './discovery/consul-config.js'
 import type { DiscoveryProvider } from './discovery/types.js'
-import { Gateway } from './gateway.js'
+import { Gateway, type DataPlaneSnapshot } from './gateway.js'
 import type { Logger } from './log.js'
 
 /** Everything one gateway process runs: data plane, discovery, control state and admin API. */
@@ -26,6 +26,11 @@ export interface RuntimeOptions {
   providers?: DiscoveryProvider[]
   watch?: boolean
   pollMs?: number
+  /** `primary` opens no listener and reports snapshots for worker processes. */
+  role?: 'standalone' | 'primary'
+  onSnapshot?: (snapshot: DataPlaneSnapshot) => void
+  /** Replaces the metrics text of `/metrics`, such as the sum over worker processes. */
+  renderMetrics?: () => Promise<string>
 }
 
 /**
@@ -46,7 +51,10 @@ export async function startRuntime(config: GatewayConfig, log: Logger, options: 
     pollMs: options.pollMs,
     onRecord: (record) => metrics.observe(record),
     onReload: (result) => metrics.onReload(result),
+    role: options.role,
+    onSnapshot: options.onSnapshot,
   })
+  if (options.renderMetrics !== undefined) metrics.render = options.renderMetrics
   const store = await openControlStore(config, log)
   const control = new ControlService({
     store,

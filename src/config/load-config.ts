@@ -21,7 +21,7 @@ import { parseYamlDocuments } from './yaml-source.js'
 
 const TOP_LEVEL_KEYS = [
   'listeners', 'services', 'rules', 'ingress', 'logging', 'timeouts', 'proxy', 'consul',
-  'certificates', 'dataDir', 'demoUpstreams', 'admin', 'control', 'serviceDefaults',
+  'certificates', 'dataDir', 'demoUpstreams', 'admin', 'control', 'serviceDefaults', 'workers',
 ]
 
 export const DEFAULT_TIMEOUTS: TimeoutConfig = Object.freeze({
@@ -79,6 +79,7 @@ export function parseConfig(file: string, text: string, baseDir: string): Config
     admin: readAdmin(check, root.admin, baseDir),
     control: readControl(check, root.control, baseDir),
     serviceDefaults,
+    workers: check.integer(root.workers, ['workers'], 1, 64) ?? 1,
   }
   checkReferences(check, config)
   if (check.problems.length > 0) return { ok: false, problems: sortByLine(check.problems) }

@@ -172,4 +172,6 @@ export interface GatewayConfig {
   control: ControlConfig
   /** Policy of services that the config file does not list, such as Consul-only ones. */
   serviceDefaults: ServicePolicy
+  /** Data-plane worker processes; 1 runs everything in one process. */
+  workers: number
 }

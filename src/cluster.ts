@@ -1,0 +1,103 @@
+import cluster, { type Worker } from 'node:cluster'
+import { AggregatorRegistry } from 'prom-client'
+import { GatewayMetrics } from './admin/gateway-metrics.js'
+import { loadConfigOrThrow } from './config/load-config.js'
+import type { GatewayConfig } from './config/types.js'
+import { Gateway, type DataPlaneSnapshot } from './gateway.js'
+import type { Logger } from './log.js'
+import { startRuntime, type Runtime } from './runtime.js'
+
+type PrimaryMessage = { type: 'snapshot'; snapshot: DataPlaneSnapshot } | { type: 'stop' }
+type WorkerMessage = { type: 'ready' } | { type: 'stopped' }
+
+const RESTART_DELAY_MS = 1_000
+
+/**
+ * Runs the primary of a multi-process gateway: discovery, rule compilation, the control
+ * service and the admin API run here, and `config.workers` worker processes share the
+ * listening sockets and serve the snapshots this process sends them.
+ */
+export async function runPrimary(config: GatewayConfig, log: Logger): Promise<{ stop(): Promise<void> }> {
+  const workers = new Set<Worker>()
+  let latest: DataPlaneSnapshot | undefined
+  let stopping = false
+  const send = (worker: Worker, message: PrimaryMessage): void => {
+    if (worker.isConnected()) worker.send(message)
+  }
+  const aggregator = new AggregatorRegistry()
+  const runtime: Runtime = await startRuntime(config, log, {
+    role: 'primary',
+    onSnapshot: (snapshot) => {
+      latest = snapshot
+      for (const worker of workers) send(worker, { type: 'snapshot', snapshot })
+    },
+    // Requests are counted in the workers; the admin API reports their sum.
+    renderMetrics: () => aggregator.clusterMetrics(),
+  })
+  cluster.setupPrimary({ serialization: 'advanced', args: [...process.argv.slice(2)] })
+  const fork = (): void => {
+    const worker = cluster.fork({ PORTWAY_WORKER: '1', PORTWAY_CONFIG: config.file })
+    workers.add(worker)
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'ready' && latest !== undefined) send(worker, { type: 'snapshot', snapshot: latest })
+    })
+    worker.once('exit', (code, signal) => {
+      workers.delete(worker)
+      if (stopping) return
+      log.error({ worker: worker.process.pid, code, signal, restartInMs: RESTART_DELAY_MS }, 'worker exited; starting a new one')
+      setTimeout(() => {
+        if (!stopping) fork()
+      }, RESTART_DELAY_MS).unref()
+    })
+  }
+  for (let i = 0; i < config.workers; i++) fork()
+  log.info({ workers: config.workers }, 'workers started')
+  return {
+    async stop() {
+      stopping = true
+      const exits = [...workers].map((w) => new Promise<void>((resolve) => {
+        if (w.isDead()) resolve()
+        else w.once('exit', () => resolve())
+      }))
+      for (const worker of workers) send(worker, { type: 'stop' })
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.timeouts.shutdownMs + 2_000).unref())
+      await Promise.race([Promise.all(exits), deadline])
+      for (const worker of workers) if (!worker.isDead()) worker.kill('SIGKILL')
+      await runtime.stop()
+    },
+  }
+}
+
+/** Runs one data-plane worker: binds the config's listeners and serves the primary's snapshots. */
+export async function runWorker(log: Logger): Promise<void> {
+  const file = process.env.PORTWAY_CONFIG
+  if (file === undefined) throw new Error('PORTWAY_CONFIG is not set; workers are started by the primary')
+  const config = loadConfigOrThrow(file)
+  config.demoUpstreams = []
+  const metrics = new GatewayMetrics({ dataPlane: () => gateway.dataPlane, openConnections: () => gateway.openConnections() })
+  // Constructing an AggregatorRegistry registers the worker's answer to the primary's metrics requests.
+  new AggregatorRegistry()
+  AggregatorRegistry.setRegistries([metrics.registry])
+  const gateway: Gateway = new Gateway(config, {
+    log: log.child({ worker: cluster.worker?.id }),
+    role: 'worker',
+    watch: false,
+    onRecord: (record) => metrics.observe(record),
+  })
+  let resolveFirst: () => void = () => undefined
+  const firstSnapshot = new Promise<void>((resolve) => (resolveFirst = resolve))
+  process.on('message', (message: PrimaryMessage) => {
+    if (message.type === 'snapshot') {
+      gateway.applySnapshot(message.snapshot).then(resolveFirst, (err: unknown) => log.error({ err }, 'cannot apply snapshot from the primary'))
+    } else if (message.type === 'stop') {
+      void gateway.stop().finally(() => process.exit(0))
+    }
+  })
+  // The primary handles signals and tells workers when to stop.
+  process.on('SIGINT', () => undefined)
+  process.on('SIGTERM', () => undefined)
+  process.send?.({ type: 'ready' } satisfies WorkerMessage)
+  // Listen only with routes in place, so a new worker never answers 404 for a known host.
+  await firstSnapshot
+  await gateway.start()
+}
