@@ -8,7 +8,7 @@ import { formatProblem } from './errors.js'
 import type { BoundCluster } from './control/model.js'
 import type { BackendRef, IngressSpec } from './ingress/model.js'
 import { compileRoutes, type BackendResolver, type RoutingTable } from './ingress/routing-table.js'
-import { RuleSet, type RuleScan } from './ingress/rule-set.js'
+import { isRuleFileName, RuleSet, type RuleScan } from './ingress/rule-set.js'
 import type { Logger } from './log.js'
 import type { Forwarder } from './proxy/exchange.js'
 import { HttpProxyForwarder } from './proxy/forward-http-proxy.js'
@@ -578,6 +578,7 @@ export class Gateway {
     const watcher = new PathWatcher(this.#rules.paths, () => this.#reloadRules('rule files changed'), {
       pollMs: this.#options.pollMs ?? 2_000,
       debounceMs: 100,
+      includeEntry: isRuleFileName,
     })
     this.#ruleWatcher = watcher
     this.#watchers.push(watcher)

@@ -25,6 +25,11 @@ interface FileState {
 
 const RULE_FILE = /\.(ya?ml)$/i
 
+/** Whether a directory entry is read as a rule file: `*.yaml` or `*.yml`, not hidden. */
+export function isRuleFileName(name: string): boolean {
+  return RULE_FILE.test(name) && !name.startsWith('.')
+}
+
 /**
  * The Ingress rule files of the gateway, each with its last good content. A file that fails
  * validation keeps its previous rules; other files are never affected by it.
@@ -102,7 +107,7 @@ export class RuleSet {
         continue
       }
       for (const name of readdirSync(path).sort()) {
-        if (RULE_FILE.test(name) && !name.startsWith('.')) files.push(join(path, name))
+        if (isRuleFileName(name)) files.push(join(path, name))
       }
     }
     return files

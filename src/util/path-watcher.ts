@@ -1,12 +1,14 @@
 import { watch, type FSWatcher } from 'node:fs'
 import { stat } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { basename, dirname } from 'node:path'
 
 export interface PathWatcherOptions {
   /** Interval of the polling fallback, for bind mounts and file systems without events. */
   pollMs: number
-  /** Quiet time after the last event before `onChange` runs, so one save triggers one reload. */
+  /** Delay from the first event to `onChange`, so the several events of one save trigger one reload. */
   debounceMs: number
+  /** Which entries of a watched directory matter; all of them when omitted. */
+  includeEntry?: (name: string) => boolean
 }
 
 /**
@@ -32,15 +34,26 @@ export class PathWatcher {
 
   async start(): Promise<void> {
     this.#signature = await this.#computeSignature()
-    const dirs = new Set<string>()
+    // Per watched directory: the file names that matter, or null when any matching entry does.
+    const dirs = new Map<string, Set<string> | null>()
     for (const path of this.#paths) {
-      dirs.add(dirname(path))
       const info = await stat(path).catch(() => undefined)
-      if (info?.isDirectory() === true) dirs.add(path)
+      if (info?.isDirectory() === true) {
+        dirs.set(path, null)
+        continue
+      }
+      const parent = dirname(path)
+      const names = dirs.get(parent)
+      if (names === null) continue
+      dirs.set(parent, (names ?? new Set<string>()).add(basename(path)))
     }
-    for (const dir of dirs) {
+    for (const [dir, names] of dirs) {
       try {
-        const watcher = watch(dir, { persistent: false }, () => this.#schedule())
+        const watcher = watch(dir, { persistent: false }, (_event, filename) => {
+          // Events of unrelated files, such as a log written next to the rules, are ignored.
+          if (filename !== null && !this.#matters(String(filename), names)) return
+          this.#schedule()
+        })
         watcher.on('error', () => undefined)
         this.#watchers.push(watcher)
       } catch {
@@ -59,10 +72,18 @@ export class PathWatcher {
     clearTimeout(this.#debounce)
   }
 
+  #matters(name: string, names: Set<string> | null): boolean {
+    if (names !== null) return names.has(name)
+    return this.#options.includeEntry === undefined || this.#options.includeEntry(name)
+  }
+
+  /** Runs `onChange` once, `debounceMs` after the first event; later events do not postpone it. */
   #schedule(): void {
-    if (this.#closed) return
-    clearTimeout(this.#debounce)
-    this.#debounce = setTimeout(() => void this.#fire(), this.#options.debounceMs)
+    if (this.#closed || this.#debounce !== undefined) return
+    this.#debounce = setTimeout(() => {
+      this.#debounce = undefined
+      void this.#fire()
+    }, this.#options.debounceMs)
     this.#debounce.unref()
   }
 
@@ -93,6 +114,7 @@ export class PathWatcher {
       }
       const names = (await readdir(path).catch(() => [] as string[])).sort()
       for (const name of names) {
+        if (this.#options.includeEntry !== undefined && !this.#options.includeEntry(name)) continue
         const child = await stat(`${path}/${name}`).catch(() => undefined)
         if (child !== undefined) parts.push(`${path}/${name}:${child.size}:${child.mtimeMs}:${child.ino}`)
       }

@@ -66,6 +66,19 @@ describe('hot reload', () => {
     expect((await send(gw.port, { host: 'b.test' })).headers['x-upstream']).toBe('green')
   })
 
+  it('applies edits while a neighbour file keeps changing', async () => {
+    await writeRules('a.yaml', 'blue')
+    await waitFor(async () => (await send(gw.port, { host: 'app.test' })).headers['x-upstream'] === 'blue', 5_000, 'blue route')
+    const { appendFileSync } = await import('node:fs')
+    const writer = setInterval(() => appendFileSync(`${gw.dir}/rules/access.log`, 'line\n'), 20)
+    try {
+      await writeRules('a.yaml', 'green')
+      await waitFor(async () => (await send(gw.port, { host: 'app.test' })).headers['x-upstream'] === 'green', 3_000, 'green route while the log grows')
+    } finally {
+      clearInterval(writer)
+    }
+  })
+
   it('broken edit under load fails no request', async () => {
     await writeRules('a.yaml', 'blue')
     await waitFor(async () => (await send(gw.port, { host: 'app.test' })).status === 200, 5_000, 'first route')
