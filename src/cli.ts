@@ -5,7 +5,7 @@ import { loadConfigFile } from './config/load-config.js'
 import { formatProblem } from './errors.js'
 import { RuleSet } from './ingress/rule-set.js'
 import { compileRoutes } from './ingress/routing-table.js'
-import { createLogger } from './log.js'
+import { createLogging } from './log.js'
 import { startRuntime } from './runtime.js'
 import { runPrimary, runWorker } from './cluster.js'
 
@@ -74,7 +74,8 @@ async function run(flags: Flags): Promise<number> {
   }
   const config = result.config
   if (flags.logLevel !== undefined) config.logging.level = flags.logLevel
-  const log = createLogger(config.logging)
+  const logging = createLogging(config.logging)
+  const log = logging.log
   let runtime: { stop(): Promise<void> } | undefined
   let stopping = false
   const stop = (signal: string): void => {
@@ -84,12 +85,12 @@ async function run(flags: Flags): Promise<number> {
     const done = runtime === undefined ? Promise.resolve() : runtime.stop()
     done.then(
       () => {
-        log.flush()
+        logging.flush()
         process.exit(0)
       },
       (err: unknown) => {
         log.error({ err }, 'shutdown failed')
-        log.flush()
+        logging.flush()
         process.exit(1)
       },
     )
@@ -97,10 +98,12 @@ async function run(flags: Flags): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
   try {
-    runtime = config.workers > 1 ? await runPrimary(config, log) : await startRuntime(config, log)
+    runtime = config.workers > 1
+      ? await runPrimary(config, log, logging.writeAccess)
+      : await startRuntime(config, log, { accessWriter: logging.writeAccess })
   } catch (err) {
     log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'gateway failed to start')
-    log.flush()
+    logging.flush()
     return 1
   }
   return -1
@@ -131,8 +134,8 @@ function check(flags: Flags): number {
 async function main(argv: string[]): Promise<number> {
   if (process.env.PORTWAY_WORKER === '1') {
     const config = loadConfigFile(process.env.PORTWAY_CONFIG ?? '')
-    const log = createLogger(config.ok ? config.config.logging : {})
-    await runWorker(log)
+    const logging = createLogging(config.ok ? config.config.logging : {})
+    await runWorker(logging.log, logging.writeAccess)
     return -1
   }
   let flags: Flags

@@ -5,6 +5,7 @@ import { loadConfigOrThrow } from './config/load-config.js'
 import type { GatewayConfig } from './config/types.js'
 import { Gateway, type DataPlaneSnapshot } from './gateway.js'
 import type { Logger } from './log.js'
+import type { AccessWriter } from './proxy/http-handler.js'
 import { startRuntime, type Runtime } from './runtime.js'
 
 type PrimaryMessage = { type: 'snapshot'; snapshot: DataPlaneSnapshot } | { type: 'stop' }
@@ -17,7 +18,7 @@ const RESTART_DELAY_MS = 1_000
  * service and the admin API run here, and `config.workers` worker processes share the
  * listening sockets and serve the snapshots this process sends them.
  */
-export async function runPrimary(config: GatewayConfig, log: Logger): Promise<{ stop(): Promise<void> }> {
+export async function runPrimary(config: GatewayConfig, log: Logger, accessWriter?: AccessWriter): Promise<{ stop(): Promise<void> }> {
   const workers = new Set<Worker>()
   let latest: DataPlaneSnapshot | undefined
   let stopping = false
@@ -33,6 +34,7 @@ export async function runPrimary(config: GatewayConfig, log: Logger): Promise<{ 
     },
     // Requests are counted in the workers; the admin API reports their sum.
     renderMetrics: () => aggregator.clusterMetrics(),
+    accessWriter,
   })
   cluster.setupPrimary({ serialization: 'advanced', args: [...process.argv.slice(2)] })
   const fork = (): void => {
@@ -69,7 +71,7 @@ export async function runPrimary(config: GatewayConfig, log: Logger): Promise<{ 
 }
 
 /** Runs one data-plane worker: binds the config's listeners and serves the primary's snapshots. */
-export async function runWorker(log: Logger): Promise<void> {
+export async function runWorker(log: Logger, accessWriter?: AccessWriter): Promise<void> {
   const file = process.env.PORTWAY_CONFIG
   if (file === undefined) throw new Error('PORTWAY_CONFIG is not set; workers are started by the primary')
   const config = loadConfigOrThrow(file)
@@ -83,6 +85,7 @@ export async function runWorker(log: Logger): Promise<void> {
     role: 'worker',
     watch: false,
     onRecord: (record) => metrics.observe(record),
+    accessWriter,
   })
   let resolveFirst: () => void = () => undefined
   const firstSnapshot = new Promise<void>((resolve) => (resolveFirst = resolve))

@@ -13,7 +13,7 @@ import type { Logger } from './log.js'
 import type { Forwarder } from './proxy/exchange.js'
 import { HttpProxyForwarder } from './proxy/forward-http-proxy.js'
 import { UndiciForwarder } from './proxy/forward-undici.js'
-import { HttpHandler, isAllowed, type AccessRecord, type DataPlane } from './proxy/http-handler.js'
+import { HttpHandler, isAllowed, type AccessRecord, type AccessWriter, type DataPlane } from './proxy/http-handler.js'
 import type { AccessList } from './ingress/annotations.js'
 import { HttpListener, type HttpsSettings } from './proxy/http-listener.js'
 import { TcpListener } from './proxy/tcp-listener.js'
@@ -31,6 +31,8 @@ export interface GatewayOptions {
   providers?: DiscoveryProvider[]
   /** Called once per finished request, for metrics. */
   onRecord?: (record: AccessRecord, endpoint: PoolEndpoint | undefined) => void
+  /** Writes access records; by default they go through `log` at info. */
+  accessWriter?: AccessWriter
   /** Called when a rule change is applied or a rule file is rejected, for metrics. */
   onReload?: (result: 'applied' | 'rejected') => void
   /**
@@ -86,6 +88,7 @@ export class Gateway {
   #stopDemo: (() => void) | undefined
   #draining = false
   #started = false
+  readonly #accessWriter: AccessWriter
   #providerQueries = new Map<string, ServiceQuery>()
   /** True when the gateway serves the cluster bound to `control.slbId`. */
   readonly #slbMode: boolean
@@ -101,6 +104,7 @@ export class Gateway {
     this.#log = options.log
     this.#options = options
     this.registry = new UpstreamRegistry(options.log)
+    this.#accessWriter = options.accessWriter ?? ((record) => this.#log.info(record))
     this.#slbMode = config.control.slbId !== undefined
     this.#rules = new RuleSet(config.rules, config.ingress)
     const forwarderOptions = { timeouts: config.timeouts, connectionsPerEndpoint: config.proxy.connectionsPerEndpoint }
@@ -470,7 +474,7 @@ export class Gateway {
 
   async #bind(listener: ListenerConfig, table?: RoutingTable): Promise<HttpListener | TcpListener> {
     const log = this.#log.child({ listener: listener.name })
-    const accessLog = listener.accessLog && this.#config.logging.access ? this.#log.child({}) : undefined
+    const accessLog = listener.accessLog && this.#config.logging.access ? this.#accessWriter : undefined
     const access = listenerAccess(listener)
     let bound: HttpListener | TcpListener
     if (listener.protocol === 'tcp' || listener.protocol === 'tls-passthrough') {
@@ -494,7 +498,7 @@ export class Gateway {
     return bound
   }
 
-  #createHttpListener(listener: ListenerConfig, log: Logger, accessLog: Logger | undefined, access: AccessList | undefined, table?: RoutingTable): HttpListener {
+  #createHttpListener(listener: ListenerConfig, log: Logger, accessLog: AccessWriter | undefined, access: AccessList | undefined, table?: RoutingTable): HttpListener {
     const forwarder: Forwarder = this.#config.proxy.engine === 'undici' ? this.#undici : this.#httpProxy
     const isHttps = listener.protocol === 'https'
     const store = this.#certStore

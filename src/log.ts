@@ -26,8 +26,28 @@ const REDACT_PATHS = [
 
 /** Creates the root logger; every other logger is a child of it. */
 export function createLogger(options: LogOptions = {}): Logger {
+  return createLogging(options).log
+}
+
+export interface Logging {
+  log: Logger
+  /** Writes access records to the log's destination without pino's per-line work. */
+  writeAccess: (record: object) => void
+  /** Writes out buffered lines now; call before the process exits. */
+  flush: () => void
+}
+
+/** How often buffered asynchronous log lines are written out even when the batch is not full. */
+const FLUSH_INTERVAL_MS = 250
+
+/**
+ * Creates the root logger and an access-record writer that share one destination. Access
+ * records carry no secrets (no headers, no query strings), so they skip redaction and are
+ * serialized with one JSON.stringify, which profiles showed costs far less per request.
+ */
+export function createLogging(options: LogOptions = {}): Logging {
   const destination = resolveDestination(options)
-  return pino(
+  const log = pino(
     {
       level: options.level ?? 'info',
       base: { pid: process.pid },
@@ -37,12 +57,30 @@ export function createLogger(options: LogOptions = {}): Logger {
     },
     destination,
   )
+  const writeAccess = (record: object): void => {
+    const json = JSON.stringify(record)
+    destination.write(`{"level":"info","time":"${new Date().toISOString()}",${json.slice(1)}\n`)
+  }
+  if (options.asyncWrites === true) {
+    const timer = setInterval(() => destination.flush(), FLUSH_INTERVAL_MS)
+    timer.unref()
+  }
+  const flush = (): void => {
+    try {
+      destination.flushSync()
+    } catch {
+      // flushSync throws while the destination is still opening; nothing is buffered then.
+    }
+  }
+  return { log, writeAccess, flush }
 }
 
-function resolveDestination(options: LogOptions): pino.DestinationStream {
+function resolveDestination(options: LogOptions): ReturnType<typeof pino.destination> {
   const target = options.destination ?? 'stdout'
   const sync = options.asyncWrites !== true
-  if (target === 'stdout') return pino.destination({ dest: 1, sync })
-  if (target === 'stderr') return pino.destination({ dest: 2, sync })
-  return pino.destination({ dest: target, sync, mkdir: true })
+  // Asynchronous writes gather lines into 4 KiB batches, one write call per batch.
+  const minLength = sync ? 0 : 4096
+  if (target === 'stdout') return pino.destination({ dest: 1, sync, minLength })
+  if (target === 'stderr') return pino.destination({ dest: 2, sync, minLength })
+  return pino.destination({ dest: target, sync, mkdir: true, minLength })
 }

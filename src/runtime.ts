@@ -11,6 +11,7 @@ import { resolveConsulConnection } from './discovery/consul-config.js'
 import type { DiscoveryProvider } from './discovery/types.js'
 import { Gateway, type DataPlaneSnapshot } from './gateway.js'
 import type { Logger } from './log.js'
+import type { AccessWriter } from './proxy/http-handler.js'
 
 /** Everything one gateway process runs: data plane, discovery, control state and admin API. */
 export interface Runtime {
@@ -31,6 +32,8 @@ export interface RuntimeOptions {
   onSnapshot?: (snapshot: DataPlaneSnapshot) => void
   /** Replaces the metrics text of `/metrics`, such as the sum over worker processes. */
   renderMetrics?: () => Promise<string>
+  /** Writes access records; by default they go through `log`. */
+  accessWriter?: AccessWriter
 }
 
 /**
@@ -53,6 +56,7 @@ export async function startRuntime(config: GatewayConfig, log: Logger, options: 
     onReload: (result) => metrics.onReload(result),
     role: options.role,
     onSnapshot: options.onSnapshot,
+    accessWriter: options.accessWriter,
   })
   if (options.renderMetrics !== undefined) metrics.render = options.renderMetrics
   const store = await openControlStore(config, log)

@@ -17,6 +17,12 @@ const HOP_BY_HOP = new Set([
 
 const FORWARDED_SET_BY_GATEWAY = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'])
 
+/**
+ * Lengths of every field name the rewrite looks at. A name of any other length cannot match,
+ * so it is copied without lower-casing, which keeps the common case cheap.
+ */
+const INTERESTING_LENGTHS = new Set([...HOP_BY_HOP, ...FORWARDED_SET_BY_GATEWAY, 'host'].map((n) => n.length))
+
 /** Returns the extra field names a Connection header lists, lower-cased; undefined when none. */
 export function connectionTokens(value: string | undefined): Set<string> | undefined {
   if (value === undefined || value === '') return undefined
@@ -49,6 +55,10 @@ export function buildUpstreamHeaders(rawHeaders: readonly string[], connection: 
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!
     const value = rawHeaders[i + 1]!
+    if (named === undefined && !INTERESTING_LENGTHS.has(name.length)) {
+      out.push(name, value)
+      continue
+    }
     const lower = name.toLowerCase()
     if (HOP_BY_HOP.has(lower) || (named !== undefined && named.has(lower))) continue
     if (FORWARDED_SET_BY_GATEWAY.has(lower)) {
@@ -82,18 +92,32 @@ export function rewriteUpstreamHeaders(headers: IncomingHttpHeaders, info: Forwa
  * as strings, in a flat list that `ServerResponse.writeHead` accepts.
  */
 export function filterResponseHeaders(raw: ReadonlyArray<Buffer | string>): string[] {
+  const out: string[] = []
   let named: Set<string> | undefined
   for (let i = 0; i < raw.length; i += 2) {
-    if (String(raw[i]).toLowerCase() === 'connection') named = connectionTokens(String(raw[i + 1]))
-  }
-  const out: string[] = []
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = String(raw[i])
+    const name = latin1(raw[i]!)
+    const value = latin1(raw[i + 1]!)
+    if (!INTERESTING_LENGTHS.has(name.length)) {
+      out.push(name, value)
+      continue
+    }
     const lower = name.toLowerCase()
-    if (HOP_BY_HOP.has(lower) || (named !== undefined && named.has(lower))) continue
-    out.push(name, String(raw[i + 1]))
+    if (lower === 'connection') named = connectionTokens(value)
+    if (HOP_BY_HOP.has(lower)) continue
+    out.push(name, value)
   }
-  return out
+  if (named === undefined) return out
+  // Rare: the Connection header named extra fields, which must go too.
+  const filtered: string[] = []
+  for (let i = 0; i < out.length; i += 2) {
+    if (!named.has(out[i]!.toLowerCase())) filtered.push(out[i]!, out[i + 1]!)
+  }
+  return filtered
+}
+
+/** Header bytes are ISO-8859-1 on the wire (RFC 9110 section 5.5); latin1 also decodes fastest. */
+function latin1(value: Buffer | string): string {
+  return typeof value === 'string' ? value : value.toString('latin1')
 }
 
 /** Removes hop-by-hop fields from a parsed response header object in place. */

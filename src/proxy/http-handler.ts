@@ -15,6 +15,8 @@ import { buildSetCookie, readCookie } from './balancers/sticky.js'
 import { buildUpstreamHeaders, rewriteUpstreamHeaders } from './headers.js'
 import type { PoolEndpoint, UpstreamPool, UpstreamRegistry } from './upstream-pool.js'
 
+export type AccessWriter = (record: AccessRecord) => void
+
 /** One generation of routing state. Requests keep the generation they started with. */
 export interface DataPlane {
   readonly generation: number
@@ -55,7 +57,8 @@ export interface HttpHandlerOptions {
   forwarder: Forwarder
   /** Handles upgrades, and plain requests too when it is also `forwarder`. */
   upgrader: HttpProxyForwarder
-  accessLog?: Logger
+  /** Writes one access record; undefined turns access logging off. */
+  accessLog?: AccessWriter
   log: Logger
   /** Called once per finished request, after the access record is built. */
   onRecord?: (record: AccessRecord, endpoint: PoolEndpoint | undefined) => void
@@ -188,7 +191,7 @@ export class HttpHandler {
       record.status = status
       record.flag = flag
       record.totalMs = round(performance.now() - started)
-      this.#options.accessLog?.info(record)
+      this.#options.accessLog?.(record)
       this.#options.onRecord?.(record, endpoint)
     }
     const match = host === '' ? undefined : dp.table.match(host, path)
@@ -460,7 +463,7 @@ class ProxyExchange implements Exchange, AttemptSink {
       upstreamMs: this.upstreamHeadersAt === 0 ? undefined : round(this.upstreamHeadersAt - this.upstreamStartedAt),
       generation: this.#generation,
     }
-    this.#options.accessLog?.info(record)
+    this.#options.accessLog?.(record)
     this.#options.onRecord?.(record, this.endpoint)
   }
 }

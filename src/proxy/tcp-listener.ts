@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks'
 import type { ListenerConfig, TimeoutConfig } from '../config/types.js'
 import type { Logger } from '../log.js'
 import { ClientHelloParser } from './client-hello.js'
-import type { AccessRecord, DataPlane } from './http-handler.js'
+import type { AccessRecord, AccessWriter, DataPlane } from './http-handler.js'
 import { encodeProxyV1, encodeProxyV2 } from './proxy-protocol.js'
 import type { PoolEndpoint, UpstreamPool } from './upstream-pool.js'
 
@@ -12,7 +12,8 @@ export interface TcpListenerOptions {
   dataPlane: () => DataPlane
   timeouts: () => TimeoutConfig
   log: Logger
-  accessLog?: Logger
+  /** Writes one access record; undefined turns access logging off. */
+  accessLog?: AccessWriter
   onRecord?: (record: AccessRecord, endpoint: PoolEndpoint | undefined) => void
   /** Time a passthrough client has to send its complete ClientHello. */
   helloTimeoutMs?: number
@@ -302,7 +303,7 @@ class TcpConnection {
     this.record.bytesOut = this.#client.bytesWritten
     this.record.totalMs = Math.round((performance.now() - this.#started) * 1000) / 1000
     this.record.status = this.record.flag === undefined || this.record.flag === 'idle_timeout' ? 200 : 502
-    this.#options.accessLog?.info(this.record)
+    this.#options.accessLog?.(this.record)
     this.#options.onRecord?.(this.record, this.#endpoint)
   }
 }
