@@ -57,9 +57,10 @@ export function createLogging(options: LogOptions = {}): Logging {
     },
     destination,
   )
+  const prefix = `{"level":"info","pid":${process.pid},"time":"`
   const writeAccess = (record: object): void => {
     const json = JSON.stringify(record)
-    destination.write(`{"level":"info","time":"${new Date().toISOString()}",${json.slice(1)}\n`)
+    destination.write(`${prefix}${new Date().toISOString()}",${json.slice(1)}\n`)
   }
   if (options.asyncWrites === true) {
     const timer = setInterval(() => destination.flush(), FLUSH_INTERVAL_MS)
