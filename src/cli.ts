@@ -109,14 +109,14 @@ async function run(flags: Flags): Promise<number> {
   return -1
 }
 
-function check(flags: Flags): number {
+async function check(flags: Flags): Promise<number> {
   const result = loadConfigFile(flags.config)
   if (!result.ok) {
     for (const p of result.problems) process.stdout.write(`${formatProblem(p)}\n`)
     return 1
   }
   const rules = new RuleSet(result.config.rules, result.config.ingress)
-  const scan = rules.scan()
+  const scan = await rules.scan()
   for (const r of scan.rejected) for (const p of r.problems) process.stdout.write(`${formatProblem(p)}\n`)
   for (const s of scan.skipped) process.stdout.write(`${s.file}:${s.line ?? 0}: ingress ${s.name} skipped: ${s.reason}\n`)
   const services = result.config.services

@@ -154,7 +154,7 @@ export class Gateway {
     }
     const role = this.#options.role ?? 'standalone'
     if (role !== 'primary' && this.#config.listeners.some((l) => l.protocol === 'https')) await this.#loadCertificates()
-    if (role !== 'worker') this.#reloadRules('start')
+    if (role !== 'worker') await this.#reloadRules('start')
     if (role !== 'primary') for (const listener of this.#config.listeners) await this.#bind(listener)
     if (role !== 'worker' && this.#options.watch !== false) await this.#startWatching()
     this.#started = true
@@ -202,7 +202,7 @@ export class Gateway {
     this.#controlServices = controlTargets(bound)
     if (bound === undefined) this.#log.warn({ slbId: this.#config.control.slbId, previous }, 'SLB is not bound to a cluster; listeners answer 503')
     else this.#log.info({ slbId: bound.slbId, cluster: bound.cluster.id, services: bound.services.length }, 'SLB binding applied')
-    this.#reloadRules('binding changed', true)
+    await this.#reloadRules('binding changed', true)
     if (this.#started && (this.#options.role ?? 'standalone') === 'standalone') await this.#syncBindingListeners()
   }
 
@@ -259,12 +259,12 @@ export class Gateway {
   }
 
   /** Re-reads the rule files and swaps in a new generation when something changed. */
-  reloadRules(reason = 'manual'): RuleScan {
+  reloadRules(reason = 'manual'): Promise<RuleScan> {
     return this.#reloadRules(reason)
   }
 
   /** Re-reads the config file; an invalid file is rejected and the running config is kept. */
-  reloadConfig(): boolean {
+  async reloadConfig(): Promise<boolean> {
     if (this.#config.file === '<embedded>') return false
     const result = loadConfigFile(this.#config.file)
     if (!result.ok) {
@@ -291,13 +291,13 @@ export class Gateway {
       this.#rules = new RuleSet(next.rules, next.ingress)
       void this.#restartRuleWatcher()
     }
-    this.#reloadRules('config changed', true)
+    await this.#reloadRules('config changed', true)
     return true
   }
 
-  #reloadRules(reason: string, force = false): RuleScan {
+  async #reloadRules(reason: string, force = false): Promise<RuleScan> {
     const started = performance.now()
-    const scan = this.#rules.scan()
+    const scan = await this.#rules.scan()
     for (const rejected of scan.rejected) {
       this.#options.onReload?.('rejected')
       this.#log.error(
@@ -566,7 +566,7 @@ export class Gateway {
   async #startWatching(): Promise<void> {
     const pollMs = this.#options.pollMs ?? 2_000
     if (this.#config.file !== '<embedded>') {
-      const configWatcher = new PathWatcher([this.#config.file], () => this.reloadConfig(), { pollMs, debounceMs: 100 })
+      const configWatcher = new PathWatcher([this.#config.file], () => void this.reloadConfig(), { pollMs, debounceMs: 100 })
       await configWatcher.start()
       this.#watchers.push(configWatcher)
     }
@@ -579,7 +579,7 @@ export class Gateway {
     if (this.#options.watch === false) return
     this.#ruleWatcher?.close()
     this.#watchers = this.#watchers.filter((w) => w !== this.#ruleWatcher)
-    const watcher = new PathWatcher(this.#rules.paths, () => this.#reloadRules('rule files changed'), {
+    const watcher = new PathWatcher(this.#rules.paths, () => void this.#reloadRules('rule files changed'), {
       pollMs: this.#options.pollMs ?? 2_000,
       debounceMs: 100,
       includeEntry: isRuleFileName,

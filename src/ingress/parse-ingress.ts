@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { performance } from 'node:perf_hooks'
 import type { Problem } from '../errors.js'
 import { Checker, describe, type FieldPath } from '../config/checker.js'
 import { parseYamlDocuments, type YamlDoc } from '../config/yaml-source.js'
@@ -32,14 +33,95 @@ const PATH_TYPES: readonly PathType[] = ['Exact', 'Prefix', 'ImplementationSpeci
 
 /** Parses and validates every document of a rule file. Any problem rejects the whole file. */
 export function parseRuleFile(file: string, text: string, policy: IngressClassPolicy): ParsedRuleFile {
+  const { ingresses, skipped, problems } = parseDocuments(file, text, policy, 0)
+  const out = { ingresses, skipped, problems }
+  checkDuplicateNames(file, out)
+  return out
+}
+
+/** Files larger than this are parsed a few documents at a time, yielding to other work between. */
+const CHUNKED_PARSE_BYTES = 64 * 1024
+/** Parsing time after which the chunked parser yields to the event loop. */
+const PARSE_SLICE_MS = 8
+/** Size of one parse step; the YAML parser reads roughly 0.5 MB/s here, so about 15 ms of work. */
+const CHUNK_BYTES = 8 * 1024
+
+/**
+ * Parses like `parseRuleFile`, but a large file is split at its `---` document markers and
+ * parsed in slices of about 8 ms, so a reload of thousands of rules does not stall traffic.
+ */
+export async function parseRuleFileAsync(file: string, text: string, policy: IngressClassPolicy): Promise<ParsedRuleFile> {
+  if (text.length < CHUNKED_PARSE_BYTES) return parseRuleFile(file, text, policy)
+  const out: ParsedRuleFile = { ingresses: [], skipped: [], problems: [] }
+  let sliceStart = performance.now()
+  let documents = 0
+  for (const chunk of splitDocuments(text)) {
+    const part = parseDocuments(file, chunk.text, policy, documents)
+    shiftLines(part, chunk.firstLine - 1)
+    documents += part.documents
+    out.ingresses.push(...part.ingresses)
+    out.skipped.push(...part.skipped)
+    out.problems.push(...part.problems)
+    if (performance.now() - sliceStart > PARSE_SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve))
+      sliceStart = performance.now()
+    }
+  }
+  checkDuplicateNames(file, out)
+  return out
+}
+
+/**
+ * Splits YAML text at document markers (`---` at the start of a line, which ends any block
+ * scalar too), into chunks of about 8 KiB, each with the 1-based line it starts on.
+ */
+function* splitDocuments(text: string): Generator<{ text: string; firstLine: number }> {
+  const marker = /^---[ \t]*(?:#.*)?$/gm
+  let start = 0
+  let startLine = 1
+  let line = 1
+  let scanned = 0
+  for (let m = marker.exec(text); m !== null; m = marker.exec(text)) {
+    if (m.index - start < CHUNK_BYTES) continue
+    line += countLines(text, scanned, m.index)
+    scanned = m.index
+    yield { text: text.slice(start, m.index), firstLine: startLine }
+    start = m.index
+    startLine = line
+  }
+  yield { text: text.slice(start), firstLine: startLine }
+}
+
+function countLines(text: string, from: number, to: number): number {
+  let n = 0
+  for (let i = text.indexOf('\n', from); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) n++
+  return n
+}
+
+function shiftLines(parsed: ParsedRuleFile, offset: number): void {
+  if (offset === 0) return
+  const shift = (line: number | undefined): number | undefined => (line === undefined ? undefined : line + offset)
+  for (const p of parsed.problems) p.line = shift(p.line)
+  for (const s of parsed.skipped) s.line = shift(s.line)
+  for (const ing of parsed.ingresses) {
+    ing.line = shift(ing.line)
+    for (const rule of ing.rules) rule.line = shift(rule.line)
+  }
+}
+
+function parseDocuments(file: string, text: string, policy: IngressClassPolicy, firstIndex: number): ParsedRuleFile & { documents: number } {
   const { docs, problems } = parseYamlDocuments(file, text)
-  const out: ParsedRuleFile = { ingresses: [], skipped: [], problems }
+  const out = { ingresses: [] as IngressSpec[], skipped: [] as SkippedObject[], problems, documents: docs.length }
   docs.forEach((doc, index) => {
     const check = new Checker(doc)
-    const ingress = readIngressDocument(check, doc, index, policy, out.skipped)
+    const ingress = readIngressDocument(check, doc, firstIndex + index, policy, out.skipped)
     out.problems.push(...check.problems)
     if (ingress) out.ingresses.push(ingress)
   })
+  return out
+}
+
+function checkDuplicateNames(file: string, out: ParsedRuleFile): void {
   const names = new Set<string>()
   for (const ing of out.ingresses) {
     if (names.has(ing.name)) {
@@ -47,7 +129,6 @@ export function parseRuleFile(file: string, text: string, policy: IngressClassPo
     }
     names.add(ing.name)
   }
-  return out
 }
 
 function readIngressDocument(

@@ -3,7 +3,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Problem } from '../errors.js'
 import type { IngressSpec } from './model.js'
-import { parseRuleFile, type IngressClassPolicy, type SkippedObject } from './parse-ingress.js'
+import { parseRuleFileAsync, type IngressClassPolicy, type SkippedObject } from './parse-ingress.js'
 
 /** What one pass over the rule files found. */
 export interface RuleScan {
@@ -48,8 +48,19 @@ export class RuleSet {
     return this.#paths
   }
 
-  /** Reads every rule file and re-validates those whose content changed. */
-  scan(): RuleScan {
+  /**
+   * Reads every rule file and re-validates those whose content changed. Large files are parsed
+   * in slices, so the event loop keeps serving while it runs. Calls run one at a time.
+   */
+  scan(): Promise<RuleScan> {
+    const next = this.#scanning.then(() => this.#scanNow())
+    this.#scanning = next.catch(() => undefined)
+    return next
+  }
+
+  #scanning: Promise<unknown> = Promise.resolve()
+
+  async #scanNow(): Promise<RuleScan> {
     const scan: RuleScan = { accepted: [], rejected: [], removed: [], skipped: [], changed: false }
     const present = new Set<string>()
     for (const file of this.#listFiles(scan)) {
@@ -64,7 +75,7 @@ export class RuleSet {
       const hash = createHash('sha1').update(text).digest('hex')
       const state = this.#files.get(file)
       if (state?.hash === hash) continue
-      const parsed = parseRuleFile(file, text, this.#policy)
+      const parsed = await parseRuleFileAsync(file, text, this.#policy)
       scan.skipped.push(...parsed.skipped)
       if (parsed.problems.length > 0) {
         scan.rejected.push({ file, problems: parsed.problems })
