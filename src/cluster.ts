@@ -77,7 +77,7 @@ export async function runWorker(log: Logger, accessWriter?: AccessWriter): Promi
   const config = loadConfigOrThrow(file)
   config.demoUpstreams = []
   const metrics = new GatewayMetrics({ dataPlane: () => gateway.dataPlane, openConnections: () => gateway.openConnections() })
-  // Constructing an AggregatorRegistry registers the worker's answer to the primary's metrics requests.
+  // Constructing an AggregatorRegistry registers the handler that sends metrics to the primary.
   new AggregatorRegistry()
   AggregatorRegistry.setRegistries([metrics.registry])
   const gateway: Gateway = new Gateway(config, {
@@ -96,11 +96,11 @@ export async function runWorker(log: Logger, accessWriter?: AccessWriter): Promi
       void gateway.stop().finally(() => process.exit(0))
     }
   })
-  // The primary handles signals and tells workers when to stop.
+  // The primary handles signals and sends workers a stop message.
   process.on('SIGINT', () => undefined)
   process.on('SIGTERM', () => undefined)
   process.send?.({ type: 'ready' } satisfies WorkerMessage)
-  // Listen only with routes in place, so a new worker never answers 404 for a known host.
+  // Listen only with routes in place, so a new worker never responds 404 for a known host.
   await firstSnapshot
   await gateway.start()
 }

@@ -200,7 +200,7 @@ export class Gateway {
     const previous = this.#binding?.cluster.id
     this.#binding = bound
     this.#controlServices = controlTargets(bound)
-    if (bound === undefined) this.#log.warn({ slbId: this.#config.control.slbId, previous }, 'SLB is not bound to a cluster; listeners answer 503')
+    if (bound === undefined) this.#log.warn({ slbId: this.#config.control.slbId, previous }, 'SLB is not bound to a cluster; listeners respond with 503')
     else this.#log.info({ slbId: bound.slbId, cluster: bound.cluster.id, services: bound.services.length }, 'SLB binding applied')
     await this.#reloadRules('binding changed', true)
     if (this.#started && (this.#options.role ?? 'standalone') === 'standalone') await this.#syncBindingListeners()
@@ -346,7 +346,7 @@ export class Gateway {
     return { error: `service "${backend.service}" is not defined under services in ${this.#config.file} and no consul is configured` }
   }
 
-  /** Creates pools for the services in use, fills static ones and tells providers what to watch. */
+  /** Creates pools for the services in use, fills static ones and passes the rest to providers to watch. */
   #syncServices(keys: readonly string[]): void {
     const used = new Set(keys)
     for (const l of this.#config.listeners) {
@@ -469,7 +469,7 @@ export class Gateway {
     pool.setEndpoints(endpoints)
     this.#publishSnapshot()
     this.#log.info({ service: key, source, endpoints: endpoints.length }, 'endpoints updated')
-    if (endpoints.length === 0) this.#log.warn({ service: key, source }, 'service has no endpoint; its routes answer 503')
+    if (endpoints.length === 0) this.#log.warn({ service: key, source }, 'service has no endpoint; its routes respond with 503')
   }
 
   async #bind(listener: ListenerConfig, table?: RoutingTable): Promise<HttpListener | TcpListener> {
@@ -618,7 +618,7 @@ function controlTargets(bound: BoundCluster | undefined): Map<string, ControlSer
   return out
 }
 
-/** A table whose only route sends every request to the listener's service. */
+/** Builds a table whose only route sends every request to the listener's service. */
 function fixedServiceTable(listener: ListenerConfig): RoutingTable | undefined {
   if (listener.protocol !== 'http' || listener.service === undefined) return undefined
   const service = listener.service
