@@ -16,6 +16,8 @@ declare module 'autocannon' {
 
   interface AutocannonOptions {
     url: string
+    /** SNI name for https URLs; autocannon sets `rejectUnauthorized: false` itself. */
+    servername?: string
     connections?: number
     duration?: number
     timeout?: number

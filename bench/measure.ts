@@ -1,10 +1,13 @@
 /** Runs one scenario against one target: start, warm up, measure, collect, stop. */
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import type { LoadEvent, LoadResult, LoadSpec } from './load/load-spec.js'
+import { startConsulSession, type ConsulSession } from './consul-follow.js'
+import { measureIdleMemory } from './idle-memory.js'
+import type { LoadEvent, LoadResult, LoadSpec, TcpLoadSpec } from './load/load-spec.js'
 import { currentRssMb, peakRssMb, sampleCpu, type CpuSample } from './proc-stats.js'
 import type { RunRecord } from './results.js'
 import type { Scenario } from './scenarios.js'
+import { checkRouting } from './target-probe.js'
 import { probe, spawnPinned } from './targets/processes.js'
 import type { BenchContext, RunningTarget, Target } from './targets/target.js'
 
@@ -30,16 +33,6 @@ async function upstreamConnections(ctx: BenchContext): Promise<number> {
   return total
 }
 
-/** Sends the scenario's first request once and fails when the reply is not 2xx. */
-async function checkRouting(running: RunningTarget, scenario: Scenario): Promise<void> {
-  const first = scenario.requests[0]!
-  const body = first.bodyBytes > 0 ? Buffer.alloc(first.bodyBytes, 'x') : undefined
-  const reply = await probe(running.port, first.host, first.path, first.method, body)
-  if (reply.status < 200 || reply.status > 299) {
-    throw new Error(`probe ${first.method} http://${first.host}${first.path} returned ${reply.status}: ${reply.body.slice(0, 200)}`)
-  }
-}
-
 interface LoadRun {
   result: LoadResult
   cpuStart: CpuSample
@@ -54,16 +47,35 @@ function loadSidePids(ctx: BenchContext, workerPid: number): number[] {
   return [workerPid, ctx.upstreams.a.pid, ctx.upstreams.b.pid]
 }
 
-function runLoad(ctx: BenchContext, running: RunningTarget, scenario: Scenario, options: MeasureOptions): Promise<LoadRun> {
+/** The load worker script and its spec for a requests, tcp-bulk or tcp-echo scenario. */
+function loadWorker(ctx: BenchContext, running: RunningTarget, scenario: Scenario, options: MeasureOptions): { script: string; spec: LoadSpec | TcpLoadSpec } {
+  const connections = scenario.connections ?? options.connections
+  if (scenario.transport === 'tcp') {
+    const spec: TcpLoadSpec = {
+      port: running.port,
+      connections,
+      warmupS: options.warmupS,
+      durationS: options.durationS,
+      mode: scenario.load === 'tcp-bulk' ? 'bulk' : 'echo',
+      messageBytes: 100,
+    }
+    return { script: 'tcp-load-worker.js', spec }
+  }
   const spec: LoadSpec = {
-    url: `http://127.0.0.1:${running.port}`,
-    connections: options.connections,
+    url: `${scenario.transport}://127.0.0.1:${running.port}`,
+    connections,
     warmupS: options.warmupS,
     durationS: options.durationS,
     requests: scenario.requests,
     closeEachRequest: scenario.closeEachRequest,
   }
-  const worker = join(ctx.distDir, 'bench', 'load', 'load-worker.js')
+  if (scenario.transport === 'https') spec.tls = { serverName: ctx.tls.serverName }
+  return { script: 'load-worker.js', spec }
+}
+
+function runLoad(ctx: BenchContext, running: RunningTarget, scenario: Scenario, options: MeasureOptions): Promise<LoadRun> {
+  const { script, spec } = loadWorker(ctx, running, scenario, options)
+  const worker = join(ctx.distDir, 'bench', 'load', script)
   const child = spawnPinned(ctx.pinning.load, process.execPath, [worker, JSON.stringify(spec)], ['ignore', 'pipe', 'inherit'])
   return new Promise((resolve, reject) => {
     let cpuStart: CpuSample | undefined
@@ -104,30 +116,55 @@ function runLoad(ctx: BenchContext, running: RunningTarget, scenario: Scenario, 
   })
 }
 
+async function measureLoad(ctx: BenchContext, running: RunningTarget, scenario: Scenario, options: MeasureOptions, record: RunRecord): Promise<void> {
+  const run = await runLoad(ctx, running, scenario, options)
+  record.load = run.result
+  const cpuS = run.cpuEnd.cpuS - run.cpuStart.cpuS
+  const wallS = (run.cpuEnd.atMs - run.cpuStart.atMs) / 1000
+  record.cpuPercent = round((cpuS / wallS) * 100, 1)
+  record.loadSideCpuPercent = round((run.loadSideCpuS / wallS) * 100, 1)
+  record.cpuUsPerRequest = run.result.requests > 0 ? round((cpuS / run.result.requests) * 1e6, 1) : undefined
+  record.peakRssMb = round(peakRssMb(running.pid), 1)
+  record.upstreamConnections = (await upstreamConnections(ctx)) - run.connectionsAtStart - 2
+  if (scenario.reloadEveryMs !== undefined && running.reload !== undefined) {
+    record.reloadsSent = run.reloadsSent
+    record.reloadsApplied = running.countReloads?.()
+  }
+}
+
+function skipReason(target: Target, scenario: Scenario): string | undefined {
+  if (scenario.targetNames !== undefined && !scenario.targetNames.includes(target.name)) return 'not part of this scenario'
+  return target.supports(scenario)
+}
+
 /** Measures one target in one scenario; failures become a 'failed' record, not an exception. */
 export async function measure(target: Target, scenario: Scenario, ctx: BenchContext, options: MeasureOptions): Promise<RunRecord> {
   const record: RunRecord = { scenario: scenario.name, target: target.name, kind: target.kind, status: 'ok', notes: [] }
-  const skip = target.supports(scenario)
+  const skip = skipReason(target, scenario)
   if (skip !== undefined) return { ...record, status: 'skipped', reason: skip }
   let running: RunningTarget | undefined
+  let consul: ConsulSession | undefined
   try {
-    running = await target.start(ctx, scenario)
+    let startCtx = ctx
+    if (scenario.load === 'consul-follow') {
+      consul = await startConsulSession(ctx)
+      startCtx = { ...ctx, consulAddress: consul.address }
+    }
+    running = await target.start(startCtx, scenario)
     record.readyMs = Math.round(running.readyMs)
     record.buildMs = running.buildMs
     record.idleRssMb = round(currentRssMb(running.pid), 1)
-    await checkRouting(running, scenario)
-    const run = await runLoad(ctx, running, scenario, options)
-    record.load = run.result
-    const cpuS = run.cpuEnd.cpuS - run.cpuStart.cpuS
-    const wallS = (run.cpuEnd.atMs - run.cpuStart.atMs) / 1000
-    record.cpuPercent = round((cpuS / wallS) * 100, 1)
-    record.loadSideCpuPercent = round((run.loadSideCpuS / wallS) * 100, 1)
-    record.cpuUsPerRequest = run.result.requests > 0 ? round((cpuS / run.result.requests) * 1e6, 1) : undefined
-    record.peakRssMb = round(peakRssMb(running.pid), 1)
-    record.upstreamConnections = (await upstreamConnections(ctx)) - run.connectionsAtStart - 2
-    if (scenario.reloadEveryMs !== undefined && running.reload !== undefined) {
-      record.reloadsSent = run.reloadsSent
-      record.reloadsApplied = running.countReloads?.()
+    if (consul !== undefined) {
+      // The Consul worker waits until the gateway routes every service before it times changes.
+      record.consulFollow = await consul.measure(running)
+      record.peakRssMb = round(peakRssMb(running.pid), 1)
+    } else if (scenario.load === 'idle-connections') {
+      await checkRouting(ctx, running, scenario)
+      record.idleMemory = await measureIdleMemory(ctx, running, scenario)
+      record.peakRssMb = round(peakRssMb(running.pid), 1)
+    } else {
+      await checkRouting(ctx, running, scenario)
+      await measureLoad(ctx, running, scenario, options, record)
     }
   } catch (err) {
     record.status = 'failed'
@@ -138,6 +175,7 @@ export async function measure(target: Target, scenario: Scenario, ctx: BenchCont
     record.notes.push(...report.notes)
     if (report.profileFile !== undefined) record.notes.push(`cpu profile: ${report.profileFile}`)
   }
+  await consul?.stop()
   return record
 }
 

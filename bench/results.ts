@@ -5,11 +5,41 @@ import type { MachineInfo } from './machine.js'
 /** Metric of a run divided by the same metric of another target in the same scenario. */
 export interface RatioSet {
   requestsPerSecond: number
+  /** Bulk TCP runs only. */
+  bytesPerSecond?: number
   p50: number
   p99: number
   p999: number
   cpuUsPerRequest: number
   peakRssMb: number
+}
+
+/** RSS of the target after each idle-memory step. */
+export interface IdleMemoryResult {
+  steps: Array<{ connections: number; rssMb: number; closedByServer: number; failed: number }>
+  /** RSS growth from the first step (no connections) to the last, per connection. */
+  kibPerConnection: number
+  /** RSS growth from the second step to the last, per connection, without first-use costs. */
+  marginalKibPerConnection: number
+}
+
+/** Delays from a Consul write to the first request the gateway routed by it. */
+export interface FollowStats {
+  changes: number
+  medianMs: number
+  p99Ms: number
+  maxMs: number
+  /** Changes the gateway did not follow within the per-change limit. */
+  timeouts: number
+}
+
+export interface ConsulFollowResult {
+  /** A second instance registers; measured until its first response. */
+  register: FollowStats
+  /** The check of one of two instances turns critical; measured until it gets no more requests. */
+  critical: FollowStats
+  /** Gateway CPU with every service watched and a few changes per second, no request load. */
+  churn: { services: number; durationS: number; changes: number; cpuPercent: number }
 }
 
 export interface RunRecord {
@@ -37,8 +67,10 @@ export interface RunRecord {
   upstreamConnections?: number
   reloadsSent?: number
   reloadsApplied?: number
+  idleMemory?: IdleMemoryResult
+  consulFollow?: ConsulFollowResult
   notes: string[]
-  ratios?: { direct?: RatioSet; nginx?: RatioSet }
+  ratios?: { direct?: RatioSet; nginx?: RatioSet; haproxy?: RatioSet }
 }
 
 export interface BenchReport {
@@ -58,6 +90,7 @@ function ratioSet(run: RunRecord, base: RunRecord): RatioSet | undefined {
   const div = (a: number | undefined, b: number | undefined): number => (a === undefined || b === undefined || b === 0 ? NaN : a / b)
   return {
     requestsPerSecond: div(run.load.requestsPerSecond, base.load.requestsPerSecond),
+    bytesPerSecond: run.load.bytesPerSecond === undefined ? undefined : div(run.load.bytesPerSecond, base.load.bytesPerSecond),
     p50: div(run.load.latencyMs.p50, base.load.latencyMs.p50),
     p99: div(run.load.latencyMs.p99, base.load.latencyMs.p99),
     p999: div(run.load.latencyMs.p999, base.load.latencyMs.p999),
@@ -66,15 +99,14 @@ function ratioSet(run: RunRecord, base: RunRecord): RatioSet | undefined {
   }
 }
 
-/** Fills `ratios` of every successful run against the direct and nginx runs of its scenario. */
+/** Fills `ratios` of every successful run against the direct, nginx and HAProxy runs of its scenario. */
 export function addRatios(runs: RunRecord[]): void {
   for (const run of runs) {
     if (run.status !== 'ok') continue
-    const direct = runs.find((r) => r.scenario === run.scenario && r.target === 'direct' && r.status === 'ok')
-    const nginx = runs.find((r) => r.scenario === run.scenario && r.target === 'nginx' && r.status === 'ok')
-    run.ratios = {
-      direct: direct === undefined ? undefined : ratioSet(run, direct),
-      nginx: nginx === undefined ? undefined : ratioSet(run, nginx),
+    const against = (target: string): RatioSet | undefined => {
+      const base = runs.find((r) => r.scenario === run.scenario && r.target === target && r.status === 'ok')
+      return base === undefined ? undefined : ratioSet(run, base)
     }
+    run.ratios = { direct: against('direct'), nginx: against('nginx'), haproxy: against('haproxy') }
   }
 }

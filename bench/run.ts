@@ -14,13 +14,14 @@ import { measure } from './measure.js'
 import { HELP, parseBenchOptions, type BenchOptions } from './options.js'
 import { addRatios, type BenchReport, type RunRecord } from './results.js'
 import { SCENARIOS, type Scenario } from './scenarios.js'
-import { bareHttpProxyTarget, bareUndiciTarget } from './targets/bare.js'
+import { bareHttpProxyTarget, bareHttpsTarget, bareTcpTarget, bareUndiciTarget } from './targets/bare.js'
 import { directTarget } from './targets/direct.js'
-import { gatewayTarget } from './targets/gateway.js'
+import { GATEWAY_VARIANTS, gatewayTarget } from './targets/gateway.js'
 import { haproxyTarget } from './targets/haproxy.js'
 import { nginxTarget } from './targets/nginx.js'
 import { killStartedProcesses } from './targets/processes.js'
 import type { BenchContext, Target } from './targets/target.js'
+import { writeTlsFiles } from './tls-files.js'
 import { startUpstreams } from './upstreams.js'
 
 const DIST_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -36,10 +37,11 @@ function log(line: string): void {
 function allTargets(keepFiles: boolean): Target[] {
   return [
     directTarget,
-    gatewayTarget('undici', keepFiles),
-    gatewayTarget('http-proxy', keepFiles),
+    ...GATEWAY_VARIANTS.map((variant) => gatewayTarget(variant, keepFiles)),
     bareUndiciTarget,
     bareHttpProxyTarget,
+    bareHttpsTarget,
+    bareTcpTarget,
     nginxTarget(keepFiles),
     haproxyTarget(keepFiles),
   ]
@@ -64,9 +66,19 @@ function selectTargets(options: BenchOptions): Target[] {
 }
 
 function summaryLine(run: RunRecord): string {
-  const head = `  ${run.scenario.padEnd(12)} ${run.target.padEnd(19)}`
-  if (run.status !== 'ok' || run.load === undefined) return `${head} ${run.status}: ${run.reason ?? ''}`
+  const head = `  ${run.scenario.padEnd(16)} ${run.target.padEnd(26)}`
+  if (run.status !== 'ok') return `${head} ${run.status}: ${run.reason ?? ''}`
+  if (run.idleMemory !== undefined) {
+    const steps = run.idleMemory.steps.map((s) => `${s.connections}: ${s.rssMb.toFixed(1)} MB`).join(', ')
+    return `${head} ${run.idleMemory.kibPerConnection.toFixed(2)} KiB/conn  (${steps})`
+  }
+  if (run.consulFollow !== undefined) {
+    const { register, critical, churn } = run.consulFollow
+    return `${head} register p50 ${register.medianMs} ms p99 ${register.p99Ms} ms; critical p50 ${critical.medianMs} ms p99 ${critical.p99Ms} ms; churn CPU ${churn.cpuPercent}%`
+  }
+  if (run.load === undefined) return `${head} no load result`
   const l = run.load
+  if (l.bytesPerSecond !== undefined) return `${head} ${((l.bytesPerSecond * 8) / 1e9).toFixed(2)} Gbit/s  errors ${l.errors}  CPU ${run.cpuPercent}%`
   const rps = Math.round(l.requestsPerSecond).toLocaleString('en-US').padStart(8)
   return `${head} ${rps} req/s  p50 ${l.latencyMs.p50} ms  p99 ${l.latencyMs.p99} ms  errors ${l.errors + l.timeouts}  non-2xx ${l.non2xx}  CPU ${run.cpuPercent}%`
 }
@@ -145,7 +157,9 @@ async function main(argv: string[]): Promise<number> {
   if (cpuProfileDir !== undefined) mkdirSync(cpuProfileDir, { recursive: true })
   const upstreams = await startUpstreams(DIST_DIR, pinning)
   log(`upstreams: a on 127.0.0.1:${upstreams.ports.a.port}, b on 127.0.0.1:${upstreams.ports.b.port}; temp dir ${tempDir}`)
-  const ctx: BenchContext = { tempDir, distDir: DIST_DIR, upstreams: upstreams.ports, pinning, cpuProfileDir }
+  log(`tcp upstream: sink on 127.0.0.1:${upstreams.tcp.sinkPort}, echo on 127.0.0.1:${upstreams.tcp.echoPort}`)
+  const tls = writeTlsFiles(tempDir)
+  const ctx: BenchContext = { tempDir, distDir: DIST_DIR, upstreams: upstreams.ports, pinning, cpuProfileDir, tls, tcpUpstream: upstreams.tcp }
 
   const reports: BenchReport[] = []
   try {

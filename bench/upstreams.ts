@@ -1,4 +1,4 @@
-/** Starts the two benchmark upstreams as separate processes. */
+/** Starts the benchmark upstreams as separate processes. */
 import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -8,27 +8,31 @@ import { spawnPinned, stopProcess } from './targets/processes.js'
 
 export interface Upstreams {
   ports: Record<UpstreamName, { port: number; pid: number }>
+  tcp: { sinkPort: number; echoPort: number; pid: number }
   stop: () => Promise<void>
 }
 
-function startOne(distDir: string, pinning: Pinning): Promise<{ child: ChildProcess; port: number }> {
-  const script = join(distDir, 'bench', 'servers', 'upstream.js')
-  const child = spawnPinned(pinning.load, process.execPath, [script, '0'], ['ignore', 'pipe', 'inherit'])
+/** Starts a bench server script that prints one JSON line when it listens, and parses that line. */
+export function startServerScript<T>(distDir: string, pinning: Pinning, script: string, args: readonly string[]): Promise<{ child: ChildProcess; info: T }> {
+  const child = spawnPinned(pinning.load, process.execPath, [join(distDir, 'bench', 'servers', script), ...args], ['ignore', 'pipe', 'inherit'])
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! })
-    lines.once('line', (line) => resolve({ child, port: (JSON.parse(line) as { port: number }).port }))
-    child.once('exit', (code) => reject(new Error(`upstream exited with code ${code} before listening`)))
+    lines.once('line', (line) => resolve({ child, info: JSON.parse(line) as T }))
+    child.once('exit', (code) => reject(new Error(`${script} exited with code ${code} before listening`)))
   })
 }
 
 export async function startUpstreams(distDir: string, pinning: Pinning): Promise<Upstreams> {
-  const a = await startOne(distDir, pinning)
-  const b = await startOne(distDir, pinning)
+  const a = await startServerScript<{ port: number }>(distDir, pinning, 'upstream.js', ['0'])
+  const b = await startServerScript<{ port: number }>(distDir, pinning, 'upstream.js', ['0'])
+  const tcp = await startServerScript<{ sinkPort: number; echoPort: number }>(distDir, pinning, 'tcp-upstream.js', [])
   return {
-    ports: { a: { port: a.port, pid: a.child.pid! }, b: { port: b.port, pid: b.child.pid! } },
+    ports: { a: { port: a.info.port, pid: a.child.pid! }, b: { port: b.info.port, pid: b.child.pid! } },
+    tcp: { ...tcp.info, pid: tcp.child.pid! },
     stop: async () => {
       await stopProcess(a.child)
       await stopProcess(b.child)
+      await stopProcess(tcp.child)
     },
   }
 }

@@ -10,6 +10,23 @@ export interface LoadSpec {
    * for the server to close the old connection before it sends the next request.
    */
   closeEachRequest: boolean
+  /** For https URLs: the SNI name to send. The certificate is not verified. */
+  tls?: { serverName: string }
+}
+
+/** The TCP sink sends one byte back per this many bytes received. */
+export const SINK_ACK_BYTES = 16 * 1024 * 1024
+
+/** What one TCP load run sends; passed as JSON to the TCP load worker. */
+export interface TcpLoadSpec {
+  port: number
+  connections: number
+  warmupS: number
+  durationS: number
+  /** `bulk` writes into the sink as fast as it drains; `echo` sends a message and waits for it. */
+  mode: 'bulk' | 'echo'
+  /** Size of each echo message. */
+  messageBytes: number
 }
 
 export interface LoadRequest {
@@ -37,4 +54,6 @@ export interface LoadResult {
   timeouts: number
   /** Latency percentiles in milliseconds, from a microsecond histogram of every response. */
   latencyMs: { p50: number; p99: number; p999: number; max: number; mean: number }
+  /** Bulk runs: bytes the sink confirmed per second. */
+  bytesPerSecond?: number
 }

@@ -49,6 +49,9 @@ function runOnce(spec: LoadSpec, durationS: number, histogram?: RecordableHistog
     const instance = autocannon(
       {
         url: spec.url,
+        // autocannon opens every TLS connection with a plain tls.connect and no saved session,
+        // so a new connection is always a full handshake.
+        ...(spec.tls === undefined ? {} : { servername: spec.tls.serverName }),
         connections: spec.connections,
         duration: durationS,
         timeout: 10,

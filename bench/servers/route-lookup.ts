@@ -10,6 +10,10 @@ export interface BareRoute {
 export interface BareProxySpec {
   port: number
   routes: BareRoute[]
+  /** Certificate and key of the HTTPS proxy. */
+  tls?: { certFile: string; keyFile: string }
+  /** `host:port` every connection of the TCP proxy goes to. */
+  tcpUpstream?: string
 }
 
 type PrefixList = Array<{ prefix: string; upstream: string }>

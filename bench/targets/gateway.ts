@@ -2,9 +2,9 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { reloadedRoutes, type HostRoutes, type UpstreamName } from '../scenarios.js'
+import { reloadedRoutes, type HostRoutes, type Scenario, type UpstreamName } from '../scenarios.js'
 import { freePort, spawnPinned, stopProcess, waitForPort } from './processes.js'
-import { upstreamAddress, type BenchContext, type Target } from './target.js'
+import { tcpUpstreamAddress, upstreamAddress, type BenchContext, type Target } from './target.js'
 
 const SERVICE_OF: Record<UpstreamName, string> = { a: 'web', b: 'api' }
 
@@ -32,21 +32,48 @@ export function renderIngress(routes: readonly HostRoutes[]): string {
   return `${lines.join('\n')}\n`
 }
 
-function renderConfig(ctx: BenchContext, port: number, engine: string, rulesFile: string, logFile: string): string {
-  return [
+/** How one gateway target runs: proxy engine, worker processes and CPU pinning. */
+export interface GatewayVariant {
+  name: string
+  engine: 'undici' | 'http-proxy'
+  workers: number
+  /** Pin to the proxy CPU (the default), or run on every CPU, the load generator's included. */
+  pinned: boolean
+}
+
+const TCP_SERVICE = 'tcp-up'
+
+function listenerLine(scenario: Scenario, port: number): string {
+  const base = `name: bench, address: 127.0.0.1, port: ${port}`
+  if (scenario.transport === 'https') return `  - { ${base}, protocol: https, tls: { defaultCertificate: bench } }`
+  if (scenario.transport === 'tcp') return `  - { ${base}, protocol: tcp, service: ${TCP_SERVICE} }`
+  return `  - { ${base}, protocol: http }`
+}
+
+function renderConfig(ctx: BenchContext, scenario: Scenario, variant: GatewayVariant, port: number, rulesFile: string, logFile: string): string {
+  const lines = [
     'listeners:',
-    `  - { name: bench, address: 127.0.0.1, port: ${port}, protocol: http }`,
+    listenerLine(scenario, port),
     'services:',
     `  ${SERVICE_OF.a}: { endpoints: ["${upstreamAddress(ctx, 'a')}"] }`,
     `  ${SERVICE_OF.b}: { endpoints: ["${upstreamAddress(ctx, 'b')}"] }`,
+  ]
+  if (scenario.transport === 'tcp') lines.push(`  ${TCP_SERVICE}: { endpoints: ["${tcpUpstreamAddress(ctx, scenario)}"] }`)
+  if (scenario.transport === 'https') {
+    lines.push('certificates:', `  - { name: bench, certFile: "${ctx.tls.certFile}", keyFile: "${ctx.tls.keyFile}" }`)
+  }
+  if (ctx.consulAddress !== undefined) lines.push(`consul: { address: "${ctx.consulAddress}" }`)
+  if (variant.workers > 1) lines.push(`workers: ${variant.workers}`)
+  lines.push(
     `rules: ["${rulesFile}"]`,
     `logging: { level: info, destination: "${logFile}", asyncWrites: true, access: true }`,
     'timeouts: { shutdownMs: 2000 }',
     // Port 0: the admin API must not collide with another gateway on its default port.
     'admin: { address: 127.0.0.1, port: 0 }',
-    `proxy: { engine: ${engine} }`,
+    `proxy: { engine: ${variant.engine} }`,
     '',
-  ].join('\n')
+  )
+  return lines.join('\n')
 }
 
 interface LogLine {
@@ -70,13 +97,15 @@ function readLogLines(file: string, filter: (line: string) => boolean): LogLine[
   return out
 }
 
-async function waitForLogLine(file: string, msg: string, timeoutMs: number): Promise<void> {
+/** Waits until the log holds `count` lines with the message (one per worker process). */
+async function waitForLogLine(file: string, msg: string, count: number, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs
+  const needle = `"msg":"${msg}"`
   while (performance.now() < deadline) {
-    if (existsSync(file) && readFileSync(file, 'utf8').includes(`"msg":"${msg}"`)) return
+    if (existsSync(file) && readFileSync(file, 'utf8').split(needle).length - 1 >= count) return
     await sleep(20)
   }
-  throw new Error(`gateway log ${file} has no "${msg}" line after ${timeoutMs} ms`)
+  throw new Error(`gateway log ${file} has fewer than ${count} "${msg}" lines after ${timeoutMs} ms`)
 }
 
 async function findProfile(dir: string, before: ReadonlySet<string>): Promise<string | undefined> {
@@ -89,13 +118,27 @@ async function findProfile(dir: string, before: ReadonlySet<string>): Promise<st
   return undefined
 }
 
-/** Creates the gateway target for one proxy engine. */
-export function gatewayTarget(engine: 'undici' | 'http-proxy', keepFiles: boolean): Target {
-  const name = `gateway-${engine}`
+/** The gateway variants of the benchmark; only `gateway-<engine>` runs outside the workers scenario. */
+export const GATEWAY_VARIANTS: readonly GatewayVariant[] = [
+  { name: 'gateway-undici', engine: 'undici', workers: 1, pinned: true },
+  { name: 'gateway-http-proxy', engine: 'http-proxy', workers: 1, pinned: true },
+  { name: 'gateway-workers-2', engine: 'undici', workers: 2, pinned: true },
+  { name: 'gateway-workers-2-unpinned', engine: 'undici', workers: 2, pinned: false },
+]
+
+function skipReason(variant: GatewayVariant, scenario: Scenario): string | undefined {
+  if (!scenario.gatewayEngines.includes(variant.engine)) return 'engine not run in this scenario'
+  if (variant.workers > 1 && scenario.targetNames?.includes(variant.name) !== true) return 'runs in the workers scenario only'
+  return undefined
+}
+
+/** Creates the gateway target for one variant. */
+export function gatewayTarget(variant: GatewayVariant, keepFiles: boolean): Target {
+  const { name } = variant
   return {
     name,
     kind: 'gateway',
-    supports: (scenario) => (scenario.gatewayEngines.includes(engine) ? undefined : 'engine not run in this scenario'),
+    supports: (scenario) => skipReason(variant, scenario),
     start: async (ctx, scenario) => {
       const port = await freePort()
       const dir = join(ctx.tempDir, `${name}-${scenario.name}`)
@@ -107,19 +150,19 @@ export function gatewayTarget(engine: 'undici' | 'http-proxy', keepFiles: boolea
       mkdirSync(join(dir, 'rules'), { recursive: true })
       mkdirSync(join(dir, 'logs'), { recursive: true })
       writeFileSync(rulesFile, renderIngress(scenario.routes()))
-      writeFileSync(configFile, renderConfig(ctx, port, engine, rulesFile, logFile))
+      writeFileSync(configFile, renderConfig(ctx, scenario, variant, port, rulesFile, logFile))
       const nodeArgs: string[] = []
       const profileDir = ctx.cpuProfileDir
       const profilesBefore = new Set(profileDir === undefined ? [] : readdirSync(profileDir))
       if (profileDir !== undefined) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`)
       nodeArgs.push(join(ctx.distDir, 'src', 'cli.js'), '--config', configFile)
       const started = performance.now()
-      const child = spawnPinned(ctx.pinning.proxy, process.execPath, nodeArgs, ['ignore', 'ignore', 'inherit'])
+      const child = spawnPinned(variant.pinned ? ctx.pinning.proxy : [], process.execPath, nodeArgs, ['ignore', 'ignore', 'inherit'])
       let readyMs = 0
       try {
         await waitForPort(port, child)
         readyMs = performance.now() - started
-        await waitForLogLine(logFile, 'gateway started', 30_000)
+        await waitForLogLine(logFile, 'gateway started', variant.workers, 30_000)
       } catch (err) {
         await stopProcess(child)
         throw err

@@ -1,17 +1,47 @@
 /**
  * HAProxy in master-worker mode with one thread, connection reuse to the upstreams and an HTTP
  * log on stdout (redirected to a file). Hosts with only `/` go through a map file, so a large
- * table costs one lookup, not one rule per host.
+ * table costs one lookup, not one rule per host. HTTPS scenarios bind with `ssl crt` and the
+ * bench certificate; TCP scenarios run `mode tcp`.
  */
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { reloadedRoutes, type HostRoutes } from '../scenarios.js'
+import { reloadedRoutes, type HostRoutes, type Scenario } from '../scenarios.js'
 import { findProgram } from './external.js'
 import { freePort, spawnPinned, stopProcess, waitForPort } from './processes.js'
-import { sortedPaths, upstreamAddress, type BenchContext, type Target } from './target.js'
+import { sortedPaths, tcpUpstreamAddress, upstreamAddress, type BenchContext, type Target } from './target.js'
+
+// Each connection needs two descriptors; 4096 stays under a 20000 descriptor limit. The
+// idle-memory scenario holds 5,000 client connections and needs more.
+function maxConnections(scenario: Scenario): number {
+  return scenario.load === 'idle-connections' ? 6_000 : 4_096
+}
+
+/** Renders haproxy.cfg for a `mode tcp` proxy to the scenario's TCP upstream. */
+export function renderHaproxyTcpConfig(ctx: BenchContext, port: number, scenario: Scenario): string {
+  return [
+    'global',
+    `  maxconn ${maxConnections(scenario)}`,
+    '  nbthread 1',
+    '  log stdout format raw local0',
+    'defaults',
+    '  mode tcp',
+    '  log global',
+    '  option tcplog',
+    '  timeout connect 5s',
+    '  timeout client 65s',
+    '  timeout server 65s',
+    'frontend bench',
+    `  bind 127.0.0.1:${port}`,
+    '  default_backend up_tcp',
+    'backend up_tcp',
+    `  server t ${tcpUpstreamAddress(ctx, scenario)}`,
+    '',
+  ].join('\n')
+}
 
 /** Renders haproxy.cfg and the host map for the routing table. */
-export function renderHaproxyConfig(ctx: BenchContext, dir: string, port: number, routes: readonly HostRoutes[]): { config: string; map: string } {
+export function renderHaproxyConfig(ctx: BenchContext, dir: string, port: number, routes: readonly HostRoutes[], scenario: Scenario): { config: string; map: string } {
   const mapFile = join(dir, 'hosts.map')
   const rules: string[] = []
   const mapLines: string[] = []
@@ -27,8 +57,7 @@ export function renderHaproxyConfig(ctx: BenchContext, dir: string, port: number
   }
   const config = [
     'global',
-    // Each connection needs two descriptors; 4096 stays under a 20000 descriptor limit.
-    '  maxconn 4096',
+    `  maxconn ${maxConnections(scenario)}`,
     '  nbthread 1',
     '  log stdout format raw local0',
     'defaults',
@@ -41,7 +70,7 @@ export function renderHaproxyConfig(ctx: BenchContext, dir: string, port: number
     '  timeout http-keep-alive 65s',
     '  http-reuse safe',
     'frontend bench',
-    `  bind 127.0.0.1:${port}`,
+    `  bind 127.0.0.1:${port}${scenario.transport === 'https' ? ` ssl crt ${ctx.tls.combinedFile}` : ''}`,
     ...rules,
     `  use_backend %[req.hdr(host),lower,map_str(${mapFile})]`,
     'backend up_a',
@@ -58,14 +87,21 @@ export function haproxyTarget(keepFiles: boolean): Target {
   return {
     name: 'haproxy',
     kind: 'haproxy',
-    supports: () => (program === undefined ? 'haproxy is not installed' : undefined),
+    supports: (scenario) => {
+      if (program === undefined) return 'haproxy is not installed'
+      return scenario.load === 'consul-follow' ? 'no Consul discovery in this HAProxy setup' : undefined
+    },
     start: async (ctx, scenario) => {
       const port = await freePort()
       const dir = join(ctx.tempDir, `haproxy-${scenario.name}`)
       mkdirSync(dir, { recursive: true })
       const configFile = join(dir, 'haproxy.cfg')
       const write = (routes: readonly HostRoutes[]): void => {
-        const rendered = renderHaproxyConfig(ctx, dir, port, routes)
+        if (scenario.transport === 'tcp') {
+          writeFileSync(configFile, renderHaproxyTcpConfig(ctx, port, scenario))
+          return
+        }
+        const rendered = renderHaproxyConfig(ctx, dir, port, routes, scenario)
         writeFileSync(join(dir, 'hosts.map'), rendered.map)
         writeFileSync(configFile, rendered.config)
       }

@@ -1,6 +1,7 @@
 /** Child process helpers for the harness: pinned spawn, stop by PID, free ports, readiness. */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { request } from 'node:http'
+import { request as httpsRequest } from 'node:https'
 import { createConnection, createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -72,12 +73,18 @@ export interface ProbeReply {
   body: string
 }
 
-/** Sends one request to 127.0.0.1:port and returns the status and body. */
-export function probe(port: number, host: string, path: string, method = 'GET', body?: Buffer): Promise<ProbeReply> {
+/**
+ * Sends one request to 127.0.0.1:port and returns the status and body. With `tls` it sends
+ * HTTPS with that SNI name and does not verify the certificate.
+ */
+export function probe(port: number, host: string, path: string, method = 'GET', body?: Buffer, tls?: { serverName: string }): Promise<ProbeReply> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { host }
     if (body !== undefined) headers['content-length'] = body.length
-    const req = request({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
+    const options = { host: '127.0.0.1', port, path, method, headers, agent: false }
+    const send = tls === undefined ? request : httpsRequest
+    const tlsOptions = tls === undefined ? {} : { servername: tls.serverName, rejectUnauthorized: false }
+    const req = send({ ...options, ...tlsOptions }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }))

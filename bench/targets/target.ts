@@ -1,6 +1,7 @@
 /** A system under test: something that listens on a port and forwards to the upstreams. */
 import type { Pinning } from '../machine.js'
 import type { HostRoutes, Scenario, UpstreamName } from '../scenarios.js'
+import type { TlsFiles } from '../tls-files.js'
 
 export interface BenchContext {
   /** Per-run scratch directory for configs, logs and rule files. */
@@ -11,6 +12,12 @@ export interface BenchContext {
   pinning: Pinning
   /** When set, the gateway runs under `node --cpu-prof` and writes its profile here. */
   cpuProfileDir?: string
+  /** Certificate and key of the HTTPS scenarios. */
+  tls: TlsFiles
+  /** The TCP upstream process: a byte sink and an echo server (bench/servers/tcp-upstream.ts). */
+  tcpUpstream: { sinkPort: number; echoPort: number; pid: number }
+  /** `host:port` of the Consul double; set only while the consul-follow scenario runs. */
+  consulAddress?: string
 }
 
 export interface RunningTarget {
@@ -43,6 +50,12 @@ export interface Target {
 
 export function upstreamAddress(ctx: BenchContext, name: UpstreamName): string {
   return `127.0.0.1:${ctx.upstreams[name].port}`
+}
+
+/** `host:port` of the TCP server a tcp scenario sends to: the sink for bulk, else the echo server. */
+export function tcpUpstreamAddress(ctx: BenchContext, scenario: Scenario): string {
+  const port = scenario.load === 'tcp-bulk' ? ctx.tcpUpstream.sinkPort : ctx.tcpUpstream.echoPort
+  return `127.0.0.1:${port}`
 }
 
 /** Host entries sorted so that a longer path prefix comes first within each host. */
