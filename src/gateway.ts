@@ -21,6 +21,10 @@ import { CertStore, type IngressTlsHosts } from './tls/cert-store.js'
 import { CidrSet, parseCidr, type CidrBlock } from './util/cidr.js'
 import { UpstreamRegistry, type PoolEndpoint } from './proxy/upstream-pool.js'
 import { PathWatcher } from './util/path-watcher.js'
+import { bindingListenerConfigs, controlTargets, fixedServiceTable, type ControlServiceTarget } from './gateway-binding.js'
+import { backendKey, type DataPlaneSnapshot } from './gateway-snapshot.js'
+
+export { backendKey, type DataPlaneSnapshot } from './gateway-snapshot.js'
 
 export interface GatewayOptions {
   log: Logger
@@ -42,23 +46,6 @@ export interface GatewayOptions {
    */
   role?: 'standalone' | 'primary' | 'worker'
   onSnapshot?: (snapshot: DataPlaneSnapshot) => void
-}
-
-/** The routing state a primary sends to its workers; plain data, so it crosses process boundaries. */
-export interface DataPlaneSnapshot {
-  generation: number
-  unbound?: string
-  ingresses: IngressSpec[]
-  /** Service key (or error) for each backend, keyed by `backendKey`. */
-  resolved: Array<[string, { service: string } | { error: string }]>
-  endpoints: Array<[string, EndpointSpec[]]>
-  /** Listeners of the bound cluster's service ports. */
-  bindingListeners: ListenerConfig[]
-}
-
-/** Key of a backend in a snapshot's `resolved` list. */
-export function backendKey(backend: BackendRef): string {
-  return `${backend.service}|${backend.portNumber ?? ''}|${backend.portName ?? ''}`
 }
 
 export interface BoundListener {
@@ -404,23 +391,7 @@ export class Gateway {
 
   /** Opens a listener per service port of the bound cluster and closes those no longer bound. */
   #bindingListenerConfigs(): ListenerConfig[] {
-    const out: ListenerConfig[] = []
-    for (const svc of this.#binding?.services ?? []) {
-      for (const port of svc.ports) {
-        out.push({
-          name: `${svc.clusterId}/${svc.name}/${port.name}`,
-          address: this.#config.control.listenAddress,
-          port: port.port,
-          protocol: port.protocol === 'tcp' ? 'tcp' : 'http',
-          service: `${svc.clusterId}/${svc.name}`,
-          routes: [],
-          accessLog: true,
-          allowCidrs: [],
-          denyCidrs: [],
-        })
-      }
-    }
-    return out
+    return bindingListenerConfigs(this.#binding, this.#config.control.listenAddress)
   }
 
   async #syncBindingListeners(): Promise<void> {
@@ -588,42 +559,6 @@ export class Gateway {
     this.#watchers.push(watcher)
     await watcher.start()
   }
-}
-
-type ControlServiceTarget = { endpoints: EndpointSpec[] } | { query: ServiceQuery }
-
-/** Upstream targets of the bound cluster's services, keyed `clusterId/name`. */
-function controlTargets(bound: BoundCluster | undefined): Map<string, ControlServiceTarget> {
-  const out = new Map<string, ControlServiceTarget>()
-  if (bound === undefined) return out
-  for (const svc of bound.services) {
-    const key = `${svc.clusterId}/${svc.name}`
-    const source = svc.source
-    if (source.kind === 'static') {
-      out.set(key, {
-        endpoints: source.endpoints.map((e) => ({
-          id: formatHostPort(e.host, e.port),
-          host: e.host,
-          port: e.port,
-          weight: e.weight ?? 1,
-          health: 'passing',
-          source: 'control',
-        })),
-      })
-    } else {
-      const tags = [...(bound.cluster.consul?.tags ?? []), ...(source.tags ?? [])]
-      out.set(key, { query: { key, name: source.service, tags, datacenter: bound.cluster.consul?.datacenter } })
-    }
-  }
-  return out
-}
-
-/** Builds a table whose only route sends every request to the listener's service. */
-function fixedServiceTable(listener: ListenerConfig): RoutingTable | undefined {
-  if (listener.protocol !== 'http' || listener.service === undefined) return undefined
-  const service = listener.service
-  const ingress: IngressSpec = { name: `slb/${listener.name}`, file: '<binding>', rules: [], tls: [], annotations: {}, defaultBackend: { service } }
-  return compileRoutes([ingress], () => ({ service })).table
 }
 
 function toCidrSet(list: readonly string[]): CidrSet {
