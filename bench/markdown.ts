@@ -2,15 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import type { BenchReport, RunRecord } from './results.js'
 import type { Scenario } from './scenarios.js'
-
-function num(value: number | undefined, digits = 0): string {
-  if (value === undefined || Number.isNaN(value)) return '-'
-  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-}
-
-function ratio(value: number | undefined): string {
-  return value === undefined || Number.isNaN(value) ? '-' : value.toFixed(2)
-}
+import { num, ratio, shapeTable, statusRow } from './shape-tables.js'
 
 function runNotes(run: RunRecord, scenario: Scenario): string {
   const notes: string[] = []
@@ -23,22 +15,28 @@ function runNotes(run: RunRecord, scenario: Scenario): string {
   return notes.join('; ').replaceAll('|', '/')
 }
 
-/** Renders the markdown table of a scenario, one row per target. */
-export function scenarioTable(scenario: Scenario, runs: readonly RunRecord[]): string {
+/**
+ * Renders the markdown table of a scenario, one row per target. Gateway variants and bare
+ * proxies that do not serve the scenario are left out; a skipped nginx, HAProxy or direct row
+ * stays, because it explains a missing comparison.
+ */
+export function scenarioTable(scenario: Scenario, allRuns: readonly RunRecord[]): string {
+  const runs = allRuns.filter((r) => r.status !== 'skipped' || (r.kind !== 'gateway' && r.kind !== 'bare'))
+  const shaped = shapeTable(scenario, runs)
+  if (shaped !== undefined) return shaped
   const header = [
-    '| target | req/s | × direct | × nginx | p50 ms | p99 ms | p99.9 ms | errors | non-2xx | CPU % | CPU µs/req | CPU/req × nginx | peak RSS MB | RSS × nginx | load side CPU % | upstream conns | notes |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
+    '| target | req/s | × direct | × nginx | × haproxy | p50 ms | p99 ms | p99.9 ms | errors | non-2xx | CPU % | CPU µs/req | CPU/req × nginx | peak RSS MB | RSS × nginx | load side CPU % | upstream conns | notes |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
   ]
   const rows = runs.map((run) => {
-    if (run.status !== 'ok' || run.load === undefined) {
-      return `| ${run.target} | ${run.status}: ${(run.reason ?? '').replaceAll('|', '/')} ||||||||||||||||`
-    }
+    if (run.status !== 'ok' || run.load === undefined) return statusRow(run, 18)
     const load = run.load
     return `| ${[
       run.target,
       num(load.requestsPerSecond),
       ratio(run.ratios?.direct?.requestsPerSecond),
       ratio(run.ratios?.nginx?.requestsPerSecond),
+      ratio(run.ratios?.haproxy?.requestsPerSecond),
       num(load.latencyMs.p50, 2),
       num(load.latencyMs.p99, 2),
       num(load.latencyMs.p999, 2),

@@ -18,19 +18,22 @@ export interface BenchOptions {
 
 export const HELP = `Usage: npm run bench -- [options]
 
-Runs every scenario against the upstream directly, bare Node proxies (undici, http-proxy),
-the gateway, and nginx and HAProxy when installed. Writes bench/results/<timestamp>.json and,
-after a full run of every scenario and target, the results section of docs/benchmarks.md.
+Runs every scenario against the upstream directly, bare Node proxies (undici, http-proxy,
+HTTPS, TCP), the gateway, and nginx and HAProxy when installed. Writes
+bench/results/<timestamp>.json and, after a full run of every scenario and target, the results
+and findings sections of docs/benchmarks.md.
 
 Options:
   --quick              short suite (3 s runs, 1 s warm-up, quick scenarios only)
   --only NAME          run one scenario (keepalive, close, post-64k, hosts-10, hosts-1000,
-                       hosts-10000, reload)
+                       hosts-10000, reload, https-keepalive, https-handshakes, tcp-bulk,
+                       tcp-small, idle-memory, consul-follow, workers)
   --targets LIST       comma-separated targets (direct, gateway-undici, gateway-http-proxy,
-                       bare-undici, bare-http-proxy, nginx, haproxy)
+                       gateway-workers-2, gateway-workers-2-unpinned, bare-undici,
+                       bare-http-proxy, bare-https, bare-tcp, nginx, haproxy)
   --duration S         measured seconds per run (default 10, quick 3)
   --warmup S           warm-up seconds per run (default 2, quick 1)
-  --connections N      concurrent connections (default 50)
+  --connections N      concurrent connections (default 50; tcp-bulk always uses 1)
   --check              run the quick suite and exit 1 when a gateway ratio falls below
                        bench/baseline.json by more than its margin
   --write-baseline     run the quick suite --repeat times and write bench/baseline.json and

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildBaseline, checkAgainstBaseline, noiseSection, readBaseline, writeBaseline } from './baseline.js'
 import { formatSelfTime, topSelfTime } from './cpu-profile.js'
+import { findingsSection } from './findings.js'
 import { choosePinning, describeMachine } from './machine.js'
 import { replaceDocSection, resultsSection, scenarioTable } from './markdown.js'
 import { measure } from './measure.js'
@@ -197,7 +198,8 @@ async function main(argv: string[]): Promise<number> {
   const fullRun = !options.quick && options.only === undefined && options.targets === undefined && !options.cpuProf
   if (fullRun) {
     replaceDocSection(DOCS_FILE, 'results', resultsSection(last, scenarios))
-    log(`updated the results section of ${DOCS_FILE}`)
+    replaceDocSection(DOCS_FILE, 'findings', findingsSection(last))
+    log(`updated the results and findings sections of ${DOCS_FILE}`)
   }
   return handleGuard(options, reports, command)
 }

@@ -172,5 +172,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`consul follow worker failed: ${(err as Error).stack ?? String(err)}\n`)
-  process.exitCode = 1
+  // stdin keeps the process alive; exit so that the harness sees the failure at once.
+  process.exit(1)
 })

@@ -25,7 +25,7 @@ export function renderIngress(routes: readonly HostRoutes[]): string {
       lines.push(
         `          - path: ${path.prefix}`,
         '            pathType: Prefix',
-        `            backend: { service: { name: ${SERVICE_OF[path.upstream]}, port: { number: 80 } } }`,
+        `            backend: { service: { name: ${path.service ?? SERVICE_OF[path.upstream]}, port: { number: 80 } } }`,
       )
     }
   }
