@@ -20,6 +20,9 @@ Usage:
   portway check [--config FILE]
       Validate the config and every rule file it names, print each problem with
       file, line and field, and exit 1 when there is one.
+  portway endpoints [--admin URL]
+      List the upstream endpoints of a running gateway with their health
+      (run "portway endpoints --help").
   portway certs ...
       Create a CA, issue server and client certificates, inspect one
       (run "portway certs --help").
@@ -43,7 +46,7 @@ function parseFlags(argv: string[]): Flags {
     flags.command = argv[0]
     i = 1
   }
-  if (flags.command === 'certs') {
+  if (flags.command === 'certs' || flags.command === 'endpoints') {
     flags.rest = argv.slice(1)
     return flags
   }
@@ -157,6 +160,10 @@ async function main(argv: string[]): Promise<number> {
       return run(flags)
     case 'check':
       return check(flags)
+    case 'endpoints': {
+      const { runEndpointsCommand } = await import('./endpoints-command.js')
+      return runEndpointsCommand(flags.rest, (line) => process.stdout.write(`${line}\n`))
+    }
     case 'certs': {
       const { runCertsCommand } = await import('./tls/certs-command.js')
       return runCertsCommand(flags.rest, (line) => process.stdout.write(`${line}\n`))

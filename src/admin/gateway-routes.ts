@@ -104,11 +104,14 @@ function describePool(pool: UpstreamPool): unknown {
   return {
     service: pool.key,
     revision: pool.revision,
+    policy: pool.policy.balancer.policy,
+    rotation: pool.healthSummary(),
     endpoints: pool.endpoints.map((ep) => ({
       id: ep.id,
       address: ep.address,
       weight: ep.weight,
       health: ep.spec.health,
+      ...pool.endpointStatus(ep.id),
       available: ep.available,
       listed: ep.listed,
       inflight: ep.inflight,
