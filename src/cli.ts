@@ -82,9 +82,20 @@ async function run(flags: Flags): Promise<number> {
   let runtime: { stop(): Promise<void> } | undefined
   let stopping = false
   const stop = (signal: string): void => {
-    if (stopping) return
+    if (stopping) {
+      log.warn({ signal }, 'second signal during shutdown; exiting now')
+      logging.flush()
+      process.exit(1)
+    }
     stopping = true
     log.info({ signal }, 'shutdown requested')
+    // Shutdown closes what is left at timeouts.shutdownMs; this bounds it even if a close hangs.
+    const hardDeadlineMs = config.timeouts.shutdownMs + 5_000
+    setTimeout(() => {
+      log.error({ hardDeadlineMs }, 'shutdown did not finish in time; exiting')
+      logging.flush()
+      process.exit(1)
+    }, hardDeadlineMs).unref()
     const done = runtime === undefined ? Promise.resolve() : runtime.stop()
     done.then(
       () => {

@@ -493,6 +493,7 @@ export class Gateway {
       trustedProxies: toCidrSet(this.#config.proxy.trustedProxies),
       httpsPort: () => this.#bound.find((l) => l.protocol === 'https')?.port,
       access,
+      upstreamTimeoutMs: () => this.#config.timeouts.upstreamResponseMs,
     })
     let tls: HttpsSettings | undefined
     if (isHttps && store !== undefined) {

@@ -11,6 +11,13 @@ export interface HttpProxyForwarderOptions {
   connectionsPerEndpoint: number
 }
 
+export interface UpgradeHandlers {
+  /** Time the upstream has to answer the upgrade request. */
+  timeoutMs: number
+  onResponse(status: number): void
+  onError(failure: AttemptFailure): void
+}
+
 /** Per-attempt state that http-proxy's events look up from the request. */
 interface AttemptState {
   exchange: Exchange
@@ -41,6 +48,7 @@ export class HttpProxyForwarder implements Forwarder {
     this.#proxy.on('proxyReq', (proxyReq, req) => this.#onProxyReq(proxyReq, req as TaggedRequest))
     this.#proxy.on('proxyRes', (proxyRes, req) => this.#onProxyRes(proxyRes, req as TaggedRequest))
     this.#proxy.on('end', (req) => this.#onEnd(req as TaggedRequest))
+    this.#proxy.on('proxyReqWs', (proxyReq, req) => this.#onProxyReqWs(proxyReq, req))
     // http-proxy reports a reset caused by the client leaving here instead of the callback.
     this.#proxy.on('econnreset', (_err, req) => this.#fail(req as TaggedRequest, { code: 'GW_DOWNSTREAM_ABORTED', phase: 'before-response', detail: 'client closed the connection' }))
   }
@@ -73,14 +81,60 @@ export class HttpProxyForwarder implements Forwarder {
     })
   }
 
-  /** Proxies a WebSocket (or other) upgrade to `endpoint`; `onError` runs at most once. */
-  upgrade(req: IncomingMessage, socket: Socket, head: Buffer, endpoint: PoolEndpoint, onError: (failure: AttemptFailure) => void): void {
-    let failed = false
-    this.#proxy.ws(req, socket, head, { target: `http://${endpoint.address}` }, (err: Error & { code?: string }) => {
-      if (failed) return
-      failed = true
-      onError(classifySocketError(err, false))
+  /**
+   * Proxies a WebSocket upgrade to `endpoint`. `onError` runs at most once, also when the
+   * upstream sends no response within `timeoutMs`; `onResponse` gets the upstream's status.
+   */
+  upgrade(req: IncomingMessage, socket: Socket, head: Buffer, endpoint: PoolEndpoint, handlers: UpgradeHandlers): void {
+    let settled = false
+    const fail = (failure: AttemptFailure): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      handlers.onError(failure)
+    }
+    const timer = setTimeout(() => {
+      fail({ code: 'GW_UPSTREAM_TIMEOUT', phase: 'before-response', detail: `no upgrade response within ${handlers.timeoutMs} ms` })
+      pending.get(req)?.destroy()
+    }, handlers.timeoutMs)
+    const pending = this.#pendingUpgrades
+    // A client that leaves before the upstream answers must not leave the upstream request open.
+    socket.once('close', () => {
+      clearTimeout(timer)
+      pending.get(req)?.destroy()
+      pending.delete(req)
     })
+    this.#upgradeHandlers.set(req, {
+      socket,
+      onResponse: (status) => {
+        settled = true
+        clearTimeout(timer)
+        handlers.onResponse(status)
+      },
+    })
+    this.#proxy.ws(req, socket, head, { target: `http://${endpoint.address}` }, (err: Error & { code?: string }) => {
+      fail(classifySocketError(err, false))
+    })
+  }
+
+  readonly #pendingUpgrades = new WeakMap<IncomingMessage, ClientRequest>()
+  readonly #upgradeHandlers = new WeakMap<IncomingMessage, { socket: Socket; onResponse(status: number): void }>()
+
+  #onProxyReqWs(proxyReq: ClientRequest, req: IncomingMessage): void {
+    this.#pendingUpgrades.set(req, proxyReq)
+    const entry = this.#upgradeHandlers.get(req)
+    proxyReq.once('upgrade', (_res: IncomingMessage, upstream: Socket) => {
+      entry?.onResponse(101)
+      if (entry === undefined) return
+      // http-proxy pipes the two sockets but does not close one when the other is destroyed.
+      const closeUpstream = (): void => {
+        upstream.destroy()
+      }
+      if (entry.socket.destroyed) closeUpstream()
+      else entry.socket.once('close', closeUpstream)
+      upstream.once('close', () => entry.socket.destroy())
+    })
+    proxyReq.once('response', (res: IncomingMessage) => entry?.onResponse(res.statusCode ?? 502))
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ServerResponse, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { ERRORS, type ErrorCode } from '../errors.js'
@@ -72,6 +72,8 @@ export interface HttpHandlerOptions {
   trustedProxies?: CidrSet
   /** Listener-wide client access list. */
   access?: AccessList
+  /** Returns the current `timeouts.upstreamResponseMs`, which also bounds an upgrade's answer. */
+  upstreamTimeoutMs: () => number
   /** Returns the port for redirects to HTTPS; 443 is left out of the URL. */
   httpsPort?: () => number | undefined
 }
@@ -180,6 +182,11 @@ export class HttpHandler {
 
   handleUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     socket.on('error', () => undefined)
+    const upgrade = String(req.headers.upgrade ?? '').toLowerCase()
+    if (upgrade !== 'websocket') {
+      this.#serveWithoutUpgrade(req, socket, head)
+      return
+    }
     const started = performance.now()
     const dp = this.#options.dataPlane()
     const host = req.headers.host ?? ''
@@ -187,27 +194,45 @@ export class HttpHandler {
     const q = url.indexOf('?')
     const path = q === -1 ? url : url.slice(0, q)
     const record = baseRecord(this.#options, req, host, path, dp.generation)
+    let done = false
     const finish = (status: number, flag: string | undefined, endpoint?: PoolEndpoint): void => {
+      if (done) return
+      done = true
       record.status = status
       record.flag = flag
       record.totalMs = round(performance.now() - started)
       this.#options.accessLog?.(record)
       this.#options.onRecord?.(record, endpoint)
     }
-    const match = host === '' ? undefined : dp.table.match(host, path)
-    if (match === undefined) {
-      sendSocketError(socket, host === '' ? 'GW_ROUTE_MISSING_HOST' : 'GW_ROUTE_NOT_FOUND', 'no rule matches this upgrade request')
-      finish(host === '' ? 400 : 404, host === '' ? ERRORS.GW_ROUTE_MISSING_HOST.flag : ERRORS.GW_ROUTE_NOT_FOUND.flag)
+    const refuse = (code: ErrorCode, detail: string): void => {
+      sendSocketError(socket, code, detail)
+      finish(ERRORS[code].status, ERRORS[code].flag)
+    }
+    // Upgrades pass the same admission checks as plain requests.
+    const listenerAccess = this.#options.access
+    if (listenerAccess !== undefined && !isAllowed(listenerAccess, record.client)) {
+      refuse('GW_ROUTE_DENIED', `client ${record.client} is not allowed on listener ${this.#options.listener}`)
       return
     }
-    record.route = match.route.name
-    record.service = match.route.service
-    const endpoint = dp.registry.get(match.route.service)?.pick({ clientIp: record.client })
-    if (endpoint === undefined) {
-      sendSocketError(socket, 'GW_UPSTREAM_NO_ENDPOINT', `service "${match.route.service}" has no available endpoint`)
-      finish(503, ERRORS.GW_UPSTREAM_NO_ENDPOINT.flag)
+    if (dp.unbound !== undefined) return refuse('GW_LISTEN_UNBOUND', dp.unbound)
+    if (this.#options.isDraining()) return refuse('GW_LISTEN_SHUTTING_DOWN', 'the gateway is shutting down')
+    if (host === '') return refuse('GW_ROUTE_MISSING_HOST', 'the request has no Host header')
+    const match = dp.table.match(host, path)
+    if (match === undefined) return refuse('GW_ROUTE_NOT_FOUND', `no rule matches host "${host}" and path "${path}"`)
+    const route = match.route
+    record.route = route.name
+    const access = route.settings.access
+    if (access !== undefined && !isAllowed(access, record.client)) {
+      refuse('GW_ROUTE_DENIED', `client ${record.client} is not allowed on route ${route.name}`)
       return
     }
+    const service = route.canary !== undefined && chooseCanary(route.canary, req) ? route.canary.service : route.service
+    record.service = service
+    const pool = dp.registry.get(service)
+    if (pool === undefined) return refuse('GW_UPSTREAM_UNKNOWN_SERVICE', `service "${service}" is not known`)
+    if (pool.isFull) return refuse('GW_UPSTREAM_OVERFLOW', `service "${service}" already has ${pool.inflight} open requests (maxConnections)`)
+    const endpoint = pool.pick({ clientIp: record.client })
+    if (endpoint === undefined) return refuse('GW_UPSTREAM_NO_ENDPOINT', `service "${service}" has no available endpoint`)
     record.upstream = endpoint.address
     record.attempts = 1
     const forwarded = req.headers['x-forwarded-for']
@@ -215,17 +240,57 @@ export class HttpHandler {
     req.headers['x-forwarded-proto'] = this.#options.proto
     req.headers['x-forwarded-host'] = host
     endpoint.inflight++
-    let failed = false
+    pool.inflight++
+    this.#upgraded.add(socket)
+    let upstreamStatus = 101
     socket.once('close', () => {
+      this.#upgraded.delete(socket)
       endpoint.inflight--
-      if (!failed) finish(101, 'upgrade', endpoint)
+      pool.inflight--
+      finish(upstreamStatus, upstreamStatus === 101 ? 'upgrade' : undefined, endpoint)
     })
-    this.#options.upgrader.upgrade(req, socket, head, endpoint, (failure) => {
-      failed = true
-      sendSocketError(socket, failure.code, `upstream ${endpoint.address}: ${failure.detail}`)
-      finish(ERRORS[failure.code].status, ERRORS[failure.code].flag, endpoint)
+    this.#options.upgrader.upgrade(req, socket, head, endpoint, {
+      timeoutMs: route.settings.upstreamTimeoutMs ?? this.#options.upstreamTimeoutMs(),
+      onResponse: (status) => {
+        upstreamStatus = status
+        record.upstreamStatus = status
+      },
+      onError: (failure) => {
+        this.#options.onAttemptResult?.(pool, endpoint, failure)
+        sendSocketError(socket, failure.code, `upstream ${endpoint.address}: ${describeFailure(failure)}`)
+        finish(ERRORS[failure.code].status, ERRORS[failure.code].flag, endpoint)
+      },
     })
   }
+
+  /** Sockets that became tunnels after an upgrade; the HTTP server no longer tracks them. */
+  readonly #upgraded = new Set<Socket>()
+
+  /** Closes every upgraded connection, for the end of a shutdown. */
+  closeUpgraded(): void {
+    for (const socket of this.#upgraded) socket.destroy()
+  }
+
+  /**
+   * Answers a request whose Upgrade is not WebSocket (such as `h2c`) over plain HTTP/1.1, as if
+   * the header were absent: Upgrade is hop-by-hop and a server may ignore it (RFC 9110 section
+   * 7.8). Node has already detached the socket from its parser, so the response closes it.
+   */
+  #serveWithoutUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    if (head.length > 0 || req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) {
+      sendSocketError(socket, 'GW_ROUTE_BAD_REQUEST', `upgrade to "${String(req.headers.upgrade)}" is not supported; send the request without an Upgrade header`)
+      return
+    }
+    const res = new ServerResponse(req)
+    res.shouldKeepAlive = false
+    res.assignSocket(socket)
+    res.once('finish', () => {
+      res.detachSocket(socket)
+      socket.end()
+    })
+    this.handleRequest(req, res)
+  }
+
 }
 
 function baseRecord(options: HttpHandlerOptions, req: IncomingMessage, host: string, path: string, generation: number): AccessRecord {

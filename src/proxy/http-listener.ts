@@ -20,12 +20,14 @@ export class HttpListener {
   readonly config: ListenerConfig
   readonly server: Server
   readonly #log: Logger
+  readonly #handler: HttpHandler
   /** Open downstream connections, for metrics. */
   connections = 0
 
   constructor(config: ListenerConfig, handler: HttpHandler, timeouts: TimeoutConfig, log: Logger, tls?: HttpsSettings) {
     this.config = config
     this.#log = log
+    this.#handler = handler
     const httpOptions = {
       keepAliveTimeout: timeouts.keepAliveMs,
       headersTimeout: timeouts.requestHeadersMs,
@@ -83,6 +85,8 @@ export class HttpListener {
     const timer = setTimeout(() => {
       this.#log.warn({ deadlineMs }, 'shutdown deadline reached; closing remaining connections')
       this.server.closeAllConnections()
+      // WebSocket tunnels left the HTTP server's bookkeeping when they upgraded.
+      this.#handler.closeUpgraded()
     }, deadlineMs)
     const idleSweep = setInterval(() => this.server.closeIdleConnections(), 100)
     await closed
