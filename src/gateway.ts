@@ -19,7 +19,8 @@ import { HttpListener, type HttpsSettings } from './proxy/http-listener.js'
 import { TcpListener } from './proxy/tcp-listener.js'
 import { CertStore, type IngressTlsHosts } from './tls/cert-store.js'
 import { CidrSet, parseCidr, type CidrBlock } from './util/cidr.js'
-import { UpstreamRegistry, type PoolEndpoint } from './proxy/upstream-pool.js'
+import { UpstreamRegistry, type PoolEndpoint, type UpstreamPool } from './proxy/upstream-pool.js'
+import type { AttemptFailure } from './proxy/exchange.js'
 import { PathWatcher } from './util/path-watcher.js'
 import { bindingListenerConfigs, controlTargets, fixedServiceTable, type ControlServiceTarget } from './gateway-binding.js'
 import { backendKey, type DataPlaneSnapshot } from './gateway-snapshot.js'
@@ -483,10 +484,7 @@ export class Gateway {
       accessLog,
       log,
       onRecord: this.#options.onRecord,
-      onAttemptResult: (pool, endpoint, failure, status) => {
-        if (failure !== undefined) pool.recordOutcome(endpoint, { ok: false, kind: failure.phase === 'connect' ? 'connect-failure' : '5xx' })
-        else pool.recordOutcome(endpoint, status !== undefined && status >= 500 ? { ok: false, kind: '5xx' } : { ok: true, kind: 'ok' })
-      },
+      onAttemptResult: recordOutcome,
       isDraining: () => this.#draining,
       maxAttempts: 3,
       certCovers: isHttps && store !== undefined ? (sni, host) => store.coversHost(store.selectName(sni, fallback), host) : undefined,
@@ -560,6 +558,25 @@ export class Gateway {
     this.#watchers.push(watcher)
     await watcher.start()
   }
+}
+
+/** Failures that say something about the upstream; a client's bad request must not eject it. */
+const UPSTREAM_FAULTS = new Set<string>([
+  'GW_UPSTREAM_CONNECT_FAILED',
+  'GW_UPSTREAM_CONNECT_TIMEOUT',
+  'GW_UPSTREAM_RESET',
+  'GW_UPSTREAM_TIMEOUT',
+  'GW_UPSTREAM_BAD_RESPONSE',
+])
+
+/** Feeds passive health with the outcome of one attempt. */
+function recordOutcome(pool: UpstreamPool, endpoint: PoolEndpoint, failure: AttemptFailure | undefined, status?: number): void {
+  if (failure !== undefined) {
+    if (!UPSTREAM_FAULTS.has(failure.code)) return
+    pool.recordOutcome(endpoint, { ok: false, kind: failure.phase === 'connect' ? 'connect-failure' : '5xx' })
+    return
+  }
+  pool.recordOutcome(endpoint, status !== undefined && status >= 500 ? { ok: false, kind: '5xx' } : { ok: true, kind: 'ok' })
 }
 
 function toCidrSet(list: readonly string[]): CidrSet {

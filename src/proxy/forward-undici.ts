@@ -160,6 +160,9 @@ export function classifyUndiciError(err: Error & { code?: string }, responseStar
   if (code.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
     return { code: 'GW_UPSTREAM_BAD_RESPONSE', phase: 'before-response', detail }
   }
+  // undici validates request headers itself; a value it rejects came from the client.
+  if (code === 'UND_ERR_INVALID_ARG') return { code: 'GW_ROUTE_BAD_REQUEST', phase: 'before-response', detail }
+  if (code === 'UND_ERR_HEADERS_OVERFLOW') return { code: 'GW_UPSTREAM_BAD_RESPONSE', phase: 'before-response', detail }
   if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') return { code: 'GW_ROUTE_BAD_REQUEST', phase: 'before-response', detail }
   if (code === 'GW_ROUTE_BODY_TOO_LARGE') return { code: 'GW_ROUTE_BODY_TOO_LARGE', phase: 'before-response', detail }
   if (code === 'UND_ERR_ABORTED') return { code: 'GW_DOWNSTREAM_ABORTED', phase: 'before-response', detail }

@@ -109,7 +109,13 @@ export class HttpHandler {
     }
     const host = req.headers.host
     if (host === undefined || host === '') {
-      exchange.reject('GW_ROUTE_MISSING_HOST', 'the request has no Host header')
+      exchange.reject('GW_ROUTE_MISSING_HOST', 'the request has no Host header', true)
+      return
+    }
+    // RFC 9112 section 3.2: more than one Host line, or an invalid value, gets a 400.
+    const hostProblem = checkHost(req.rawHeaders, host)
+    if (hostProblem !== undefined) {
+      exchange.reject('GW_ROUTE_BAD_REQUEST', hostProblem, true)
       return
     }
     const url = req.url ?? '/'
@@ -531,6 +537,21 @@ class ProxyExchange implements Exchange, AttemptSink {
     this.#options.accessLog?.(record)
     this.#options.onRecord?.(record, this.endpoint)
   }
+}
+
+const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::(\d{1,5}))?$/
+
+/** Returns why the Host header is unacceptable, or undefined when it is fine. */
+export function checkHost(rawHeaders: readonly string[], host: string): string | undefined {
+  let count = 0
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!
+    if (name.length === 4 && name.toLowerCase() === 'host') count++
+  }
+  if (count > 1) return 'the request has more than one Host header'
+  const m = HOST_VALUE.exec(host)
+  if (m === null || (m[1] !== undefined && Number(m[1]) > 65535)) return `the Host header "${host.slice(0, 100)}" is not a valid host[:port]`
+  return undefined
 }
 
 /** Passes a chunked request body through and fails once it exceeds the route's limit. */

@@ -15,6 +15,22 @@ export interface HttpsSettings {
   alpn: string[]
 }
 
+/** Builds the reply to bytes Node's HTTP parser rejected, with the gateway's error code. */
+function clientErrorReply(code: string | undefined): string {
+  let status = '400 Bad Request'
+  let detail = 'the request is not valid HTTP/1.1'
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    status = '431 Request Header Fields Too Large'
+    detail = 'the request line and headers are larger than the limit'
+  } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = '408 Request Timeout'
+    detail = 'the request headers did not arrive within timeouts.requestHeadersMs'
+  }
+  const body = `${status}: ${detail} (GW_ROUTE_BAD_REQUEST)\n`
+  return `HTTP/1.1 ${status}\r\ncontent-type: text/plain; charset=utf-8\r\nx-portway-error: GW_ROUTE_BAD_REQUEST\r\n` +
+    `connection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+}
+
 /** A bound downstream HTTP or HTTPS listener with graceful close. */
 export class HttpListener {
   readonly config: ListenerConfig
@@ -33,6 +49,11 @@ export class HttpListener {
       headersTimeout: timeouts.requestHeadersMs,
       // Whole-request deadlines would cut long uploads; idle and header timeouts cover stalls.
       requestTimeout: 0,
+      // Node checks header deadlines on this interval (30 s by default), which made the
+      // effective header timeout up to 30 s longer than configured.
+      connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(timeouts.requestHeadersMs / 4))),
+      // The handler answers a missing Host itself, with the gateway's error code.
+      requireHostHeader: false,
     }
     if (tls === undefined) {
       this.server = createServer(httpOptions)
@@ -55,13 +76,12 @@ export class HttpListener {
     this.server.on('request', handler.handleRequest)
     this.server.on('upgrade', handler.handleUpgrade)
     this.server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
-      log.debug({ err: err.message, code: err.code }, 'malformed request from client')
-      if (socket.writable && !socket.destroyed) {
-        const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'
-        socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
-      } else {
+      log.debug({ err: err.message, code: err.code, client: socket.remoteAddress }, 'malformed request from client')
+      if (!socket.writable || socket.destroyed) {
         socket.destroy()
+        return
       }
+      socket.end(clientErrorReply(err.code))
     })
   }
 

@@ -264,3 +264,58 @@ for (const engine of ['undici', 'http-proxy'] as const) {
     })
   })
 }
+
+describe('hostile client requests', () => {
+  let gw: RunningGateway
+  let upstream: TestUpstream
+
+  beforeAll(async () => {
+    upstream = await startUpstream('web')
+    gw = await startGateway({
+      config: `listeners: [{ name: web, address: 127.0.0.1, port: 0 }]\ntimeouts: { requestHeadersMs: 400 }\nrules: [r.yaml]\nservices:\n  web:\n    endpoints: [${upstream.address}]\n    outlierDetection: { consecutiveFailures: 2 }\n`,
+      files: { 'r.yaml': ingressYaml('r', [{ paths: [{ path: '/', type: 'Prefix', service: 'web' }] }]) },
+      options: { watch: false },
+    })
+  })
+
+  afterAll(async () => {
+    await gw.stop()
+    await upstream.close()
+  })
+
+  it('rejects two Host headers without blaming the upstream', async () => {
+    for (let i = 0; i < 4; i++) {
+      const reply = await rawRequest(gw.port, 'GET / HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\n\r\n')
+      expect(reply).toMatch(/^HTTP\/1\.1 400 /)
+      expect(reply).toContain('more than one Host header')
+    }
+    expect(upstream.requests).toHaveLength(0)
+    expect((await send(gw.port, { host: 'a.test' })).status).toBe(200)
+    expect(gw.lines.some((l) => String(l.msg).includes('eject'))).toBe(false)
+  })
+
+  it.each(['a b.test', 'a.test:99999', 'a.test:80x'])('rejects the invalid Host %s', async (host) => {
+    const reply = await rawRequest(gw.port, `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`)
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /)
+    expect(reply).toContain('GW_ROUTE_BAD_REQUEST')
+  })
+
+  it('answers HTTP/1.1 without Host with its code', async () => {
+    const reply = await rawRequest(gw.port, 'GET / HTTP/1.1\r\n\r\n')
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /)
+    expect(reply).toContain('GW_ROUTE_MISSING_HOST')
+  })
+
+  it('answers malformed bytes with a coded 400', async () => {
+    const reply = await rawRequest(gw.port, 'GET / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n')
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /)
+    expect(reply).toContain('x-portway-error: GW_ROUTE_BAD_REQUEST')
+  })
+
+  it('closes a slow client near the header timeout', async () => {
+    const started = Date.now()
+    const reply = await rawRequest(gw.port, 'GET / HTTP/1.1\r\nHost: a.test\r\n')
+    expect(reply).toMatch(/^HTTP\/1\.1 408 /)
+    expect(Date.now() - started).toBeLessThan(2_000)
+  })
+})
