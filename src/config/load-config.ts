@@ -241,10 +241,11 @@ function readRulePaths(check: Checker, value: unknown, baseDir: string): string[
 
 function readIngress(check: Checker, value: unknown): GatewayConfig['ingress'] {
   const obj = check.object(value, ['ingress']) ?? {}
-  check.unknownKeys(obj, ['ingress'], ['className', 'defaultClass'])
+  check.unknownKeys(obj, ['ingress'], ['className', 'defaultClass', 'maxFileBytes'])
   return {
     className: check.string(obj.className, ['ingress', 'className']) ?? 'portway',
     defaultClass: check.boolean(obj.defaultClass, ['ingress', 'defaultClass']) ?? true,
+    maxFileBytes: check.integer(obj.maxFileBytes, ['ingress', 'maxFileBytes'], 1024, 1024 ** 3) ?? 16 * 1024 * 1024,
   }
 }
 

@@ -152,7 +152,12 @@ export interface GatewayConfig {
   services: Map<string, ServiceConfig>
   /** Absolute paths of rule files and directories. */
   rules: string[]
-  ingress: { className: string; defaultClass: boolean }
+  ingress: {
+    className: string
+    defaultClass: boolean
+    /** Rule files larger than this are rejected, so one file cannot stall or exhaust the gateway. */
+    maxFileBytes: number
+  }
   logging: { level: string; destination: string; asyncWrites: boolean; access: boolean }
   timeouts: TimeoutConfig
   proxy: {

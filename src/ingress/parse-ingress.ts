@@ -25,6 +25,13 @@ export interface ParsedRuleFile {
   problems: Problem[]
 }
 
+/** Metadata fields of a Kubernetes object, as `kubectl get -o yaml` writes them. */
+const METADATA_KEYS = [
+  'name', 'namespace', 'labels', 'annotations', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
+  'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'ownerReferences', 'finalizers',
+  'generateName', 'selfLink',
+]
+
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 const PORT_NAME = /^(?=.{1,15}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?$/
@@ -33,10 +40,19 @@ const PATH_TYPES: readonly PathType[] = ['Exact', 'Prefix', 'ImplementationSpeci
 
 /** Parses and validates every document of a rule file. Any problem rejects the whole file. */
 export function parseRuleFile(file: string, text: string, policy: IngressClassPolicy): ParsedRuleFile {
-  const { ingresses, skipped, problems } = parseDocuments(file, text, policy, 0)
+  const { ingresses, skipped, problems, documents } = parseDocuments(file, text, policy, 0)
   const out = { ingresses, skipped, problems }
+  if (documents === 0 && problems.length === 0) out.problems.push(emptyFileProblem(file))
   checkDuplicateNames(file, out)
   return out
+}
+
+/**
+ * An empty file is rejected rather than read as "no rules": a truncating editor or a shell
+ * redirect leaves one for a moment, and serving it would drop every route of the file.
+ */
+function emptyFileProblem(file: string): Problem {
+  return { file, path: '', line: 1, message: 'the file has no YAML document; delete the file to remove its rules' }
 }
 
 /** Files larger than this are parsed a few documents at a time, yielding to other work between. */
@@ -67,6 +83,7 @@ export async function parseRuleFileAsync(file: string, text: string, policy: Ing
       sliceStart = performance.now()
     }
   }
+  if (documents === 0 && out.problems.length === 0) out.problems.push(emptyFileProblem(file))
   checkDuplicateNames(file, out)
   return out
 }
@@ -150,12 +167,15 @@ function readIngressDocument(
     check.report(['apiVersion'], `must be networking.k8s.io/v1, got ${describe(apiVersion)}`)
     return undefined
   }
+  check.unknownKeys(root, [], ['apiVersion', 'kind', 'metadata', 'spec', 'status'])
   const meta = check.object(root.metadata, ['metadata'], true) ?? {}
+  check.unknownKeys(meta, ['metadata'], METADATA_KEYS)
   const name = check.string(meta.name, ['metadata', 'name'], true) ?? `document-${index + 1}`
   const namespace = check.string(meta.namespace, ['metadata', 'namespace']) ?? 'default'
   const fullName = `${namespace}/${name}`
   const annotations = readAnnotations(check, meta.annotations)
   const spec = check.object(root.spec, ['spec'], true) ?? {}
+  check.unknownKeys(spec, ['spec'], ['ingressClassName', 'defaultBackend', 'tls', 'rules'])
   const ingress: IngressSpec = {
     name: fullName,
     file: doc.file,
@@ -205,9 +225,11 @@ function readRules(check: Checker, value: unknown, ingress: IngressSpec): RuleSp
     const path: FieldPath = ['spec', 'rules', i]
     const rule = check.object(item, path, true)
     if (!rule) return
+    check.unknownKeys(rule, path, ['host', 'http'])
     const host = rule.host === undefined ? undefined : readHost(check, rule.host, [...path, 'host'])
     const http = check.object(rule.http, [...path, 'http'], true)
     if (!http) return
+    check.unknownKeys(http, [...path, 'http'], ['paths'])
     const paths = check.array(http.paths, [...path, 'http', 'paths'], true) ?? []
     if (Array.isArray(http.paths) && paths.length === 0) check.report([...path, 'http', 'paths'], 'must list at least one path')
     paths.forEach((p, j) => {
@@ -228,6 +250,7 @@ function readRules(check: Checker, value: unknown, ingress: IngressSpec): RuleSp
 
 function readPath(check: Checker, value: unknown, path: FieldPath): Pick<RuleSpec, 'path' | 'pathType' | 'backend'> | undefined {
   const obj = check.object(value, path, true)
+  if (obj) check.unknownKeys(obj, path, ['path', 'pathType', 'backend'])
   if (!obj) return undefined
   const pathType = check.oneOf(obj.pathType, [...path, 'pathType'], PATH_TYPES)
   if (obj.pathType === undefined) check.report([...path, 'pathType'], `is required (${PATH_TYPES.join(', ')})`)
@@ -288,6 +311,7 @@ export function invalidHostReason(host: string): string | undefined {
 
 function readBackend(check: Checker, value: unknown, path: FieldPath): BackendRef | undefined {
   const obj = check.object(value, path, true)
+  if (obj) check.unknownKeys(obj, path, ['service', 'resource'])
   if (!obj) return undefined
   if (obj.resource !== undefined) {
     check.report([...path, 'resource'], 'resource backends are not supported; name a service')
@@ -295,14 +319,16 @@ function readBackend(check: Checker, value: unknown, path: FieldPath): BackendRe
   }
   const svc = check.object(obj.service, [...path, 'service'], true)
   if (!svc) return undefined
+  check.unknownKeys(svc, [...path, 'service'], ['name', 'port'])
   const name = check.string(svc.name, [...path, 'service', 'name'], true)
   if (name !== undefined && !DNS1035_LABEL.test(name)) {
     check.report([...path, 'service', 'name'], `"${name}" must be a DNS-1035 label (lower-case letters, digits and '-', starting with a letter, at most 63)`)
   }
-  const port = check.object(svc.port, [...path, 'service', 'port'])
+  const port = check.object(svc.port, [...path, 'service', 'port'], true)
   const ref: BackendRef = { service: name ?? '' }
   if (port) {
     const portPath = [...path, 'service', 'port']
+    check.unknownKeys(port, portPath, ['number', 'name'])
     if ((port.number === undefined) === (port.name === undefined)) check.report(portPath, 'needs exactly one of number or name')
     ref.portNumber = check.integer(port.number, [...portPath, 'number'], 1, 65535)
     const portName = check.string(port.name, [...portPath, 'name'])
@@ -319,6 +345,7 @@ function readTls(check: Checker, value: unknown): TlsSpec[] {
     const path: FieldPath = ['spec', 'tls', i]
     const obj = check.object(item, path, true)
     if (!obj) return
+    check.unknownKeys(obj, path, ['hosts', 'secretName'])
     const hosts = (check.array(obj.hosts, [...path, 'hosts']) ?? [])
       .map((h, j) => readHost(check, h, [...path, 'hosts', j]))
       .filter((h): h is string => h !== undefined)

@@ -36,10 +36,10 @@ export function isRuleFileName(name: string): boolean {
  */
 export class RuleSet {
   readonly #paths: string[]
-  readonly #policy: IngressClassPolicy
+  readonly #policy: IngressClassPolicy & { maxFileBytes?: number }
   readonly #files = new Map<string, FileState>()
 
-  constructor(paths: readonly string[], policy: IngressClassPolicy) {
+  constructor(paths: readonly string[], policy: IngressClassPolicy & { maxFileBytes?: number }) {
     this.#paths = [...paths]
     this.#policy = policy
   }
@@ -67,6 +67,12 @@ export class RuleSet {
       present.add(file)
       let text: string
       try {
+        const size = statSync(file).size
+        const max = this.#policy.maxFileBytes
+        if (max !== undefined && size > max) {
+          scan.rejected.push({ file, problems: [{ file, path: '', message: `the file is ${size} bytes, more than ingress.maxFileBytes (${max}); split it into several files` }] })
+          continue
+        }
         text = readFileSync(file, 'utf8')
       } catch (err) {
         scan.rejected.push({ file, problems: [{ file, path: '', message: `cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)})` }] })

@@ -103,3 +103,34 @@ describe('Ingress rule file parsing', () => {
     else expect(got).toContain(reason)
   })
 })
+
+describe('Ingress rule file strictness', () => {
+  it('reports unknown fields at every level', () => {
+    const parsed = parseRuleFile('r.yaml', ingress([
+      '  rules:',
+      '    - hots: a.test',
+      '      http:',
+      '        paths:',
+      '          - path: /',
+      '            pathType: Prefix',
+      '            backend: { service: { name: api, port: { number: 80 }, extra: 1 } }',
+    ].join('\n')), policy)
+    expect(parsed.problems.map((p) => p.path)).toEqual(['spec.rules[0].hots', 'spec.rules[0].http.paths[0].backend.service.extra'])
+  })
+
+  it('requires a port on a service backend', () => {
+    const parsed = parseRuleFile('r.yaml', ingress('  defaultBackend: { service: { name: api } }\n'), policy)
+    expect(parsed.problems.map(formatProblem)).toEqual(['r.yaml:6: spec.defaultBackend.service.port: is required'])
+  })
+
+  it('accepts the metadata kubectl writes', () => {
+    const meta = '  uid: 0f3c\n  resourceVersion: "12"\n  generation: 2\n  creationTimestamp: "2026-01-01T00:00:00Z"\n  labels: { app: shop }\n'
+    const parsed = parseRuleFile('r.yaml', ingress('  defaultBackend: { service: { name: api, port: { number: 80 } } }\n', meta) + 'status: { loadBalancer: {} }\n', policy)
+    expect(parsed.problems).toEqual([])
+  })
+
+  it('rejects an empty file', () => {
+    expect(parseRuleFile('r.yaml', '', policy).problems.map((p) => p.message)).toEqual(['the file has no YAML document; delete the file to remove its rules'])
+    expect(parseRuleFile('r.yaml', '# only a comment\n', policy).problems).toHaveLength(1)
+  })
+})
