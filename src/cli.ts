@@ -116,8 +116,13 @@ async function run(flags: Flags): Promise<number> {
       ? await runPrimary(config, log, logging.writeAccess)
       : await startRuntime(config, log, { accessWriter: logging.writeAccess })
   } catch (err) {
-    log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'gateway failed to start')
+    const message = err instanceof Error ? err.message : String(err)
+    log.fatal({ err: message }, 'gateway failed to start')
     logging.flush()
+    // With a log file, the terminal would otherwise show nothing but the exit status.
+    if (config.logging.destination !== 'stdout' && config.logging.destination !== 'stderr') {
+      process.stderr.write(`portway: gateway failed to start: ${message}\n`)
+    }
     return 1
   }
   return -1

@@ -62,7 +62,7 @@ export async function startRuntime(config: GatewayConfig, log: Logger, options: 
   const store = await openControlStore(config, log)
   const control = new ControlService({
     store,
-    quotas: { clustersPerAccount: config.control.quotas.clustersPerAccount, workerNodesPerCluster: config.control.quotas.workersPerCluster },
+    quotas: config.control.quotas,
     log: log.child({ component: 'control' }),
   })
   let admin: AdminServer | undefined
@@ -74,8 +74,7 @@ export async function startRuntime(config: GatewayConfig, log: Logger, options: 
     await gateway.start()
     if (slbId !== undefined) stopWatching = control.watchBoundCluster(slbId, (bound) => void gateway!.applyBinding(bound))
     if (config.admin !== undefined) {
-      admin = await startAdminServer({ config: config.admin, gateway, control, metrics, log: log.child({ component: 'admin' }) })
-      log.info({ address: admin.address, port: admin.port, mutualTls: admin.tls }, 'admin API listening')
+      admin = await startAdminServer({ config: config.admin, gateway, control, metrics, log })
     }
   } catch (err) {
     stopWatching?.()

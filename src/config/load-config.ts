@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { GatewayError, formatProblem, type Problem } from '../errors.js'
 import { parseCidr } from '../util/cidr.js'
@@ -110,7 +111,7 @@ function readListeners(check: Checker, value: unknown): ListenerConfig[] {
     if (obj.port === undefined) check.report([...path, 'port'], 'is required')
     const listener: ListenerConfig = {
       name: check.string(obj.name, [...path, 'name']) ?? `${protocol}-${port ?? i}`,
-      address: check.string(obj.address, [...path, 'address']) ?? '0.0.0.0',
+      address: readListenAddress(check, obj.address, [...path, 'address']),
       port: port ?? 0,
       protocol,
       service: check.string(obj.service, [...path, 'service']),
@@ -141,6 +142,16 @@ function readListeners(check: Checker, value: unknown): ListenerConfig[] {
     if (sameName !== i) check.report(['listeners', i, 'name'], `duplicate listener name "${l.name}"`)
   })
   return out
+}
+
+/** Reads a listen address: an IPv4 or IPv6 literal, or `localhost`. */
+function readListenAddress(check: Checker, value: unknown, path: FieldPath): string {
+  const text = check.string(value, path)
+  if (text === undefined) return '0.0.0.0'
+  if (isIP(text) === 0 && text !== 'localhost') {
+    check.report(path, `"${text}" is not an IP address; use 0.0.0.0, 127.0.0.1, :: or another local address`)
+  }
+  return text
 }
 
 function readCidrs(check: Checker, value: unknown, path: FieldPath): string[] {
@@ -362,7 +373,7 @@ function readAdmin(check: Checker, value: unknown, baseDir: string): AdminConfig
   if (value === false) return undefined
   const obj = check.object(value, ['admin']) ?? {}
   check.unknownKeys(obj, ['admin'], ['address', 'port', 'tls'])
-  const address = check.string(obj.address, ['admin', 'address']) ?? '127.0.0.1'
+  const address = readListenAddress(check, obj.address ?? '127.0.0.1', ['admin', 'address'])
   const port = check.integer(obj.port, ['admin', 'port'], 0, 65535) ?? 9901
   const tlsObj = check.object(obj.tls, ['admin', 'tls'])
   let tls: AdminConfig['tls']
@@ -385,7 +396,7 @@ function readControl(check: Checker, value: unknown, baseDir: string): ControlCo
   const obj = check.object(value, ['control']) ?? {}
   check.unknownKeys(obj, ['control'], ['slbId', 'store', 'file', 'consulPrefix', 'quotas', 'listenAddress'])
   const quotas = check.object(obj.quotas, ['control', 'quotas']) ?? {}
-  check.unknownKeys(quotas, ['control', 'quotas'], ['clustersPerAccount', 'workersPerCluster'])
+  check.unknownKeys(quotas, ['control', 'quotas'], ['clustersPerAccount', 'workerNodesPerCluster'])
   const store = check.oneOf(obj.store, ['control', 'store'], ['file', 'consul']) ?? 'file'
   if (store === 'consul' && value !== undefined && (value as Record<string, unknown>).store === 'consul' && check.doc.value !== undefined) {
     const root = check.doc.value as Record<string, unknown>
@@ -396,10 +407,10 @@ function readControl(check: Checker, value: unknown, baseDir: string): ControlCo
     store,
     file: resolve(baseDir, check.string(obj.file, ['control', 'file']) ?? 'data/control.json'),
     consulPrefix: check.string(obj.consulPrefix, ['control', 'consulPrefix']) ?? 'portway/control',
-    listenAddress: check.string(obj.listenAddress, ['control', 'listenAddress']) ?? '0.0.0.0',
+    listenAddress: readListenAddress(check, obj.listenAddress, ['control', 'listenAddress']),
     quotas: {
       clustersPerAccount: check.integer(quotas.clustersPerAccount, ['control', 'quotas', 'clustersPerAccount'], 1, 100_000) ?? 5,
-      workersPerCluster: check.integer(quotas.workersPerCluster, ['control', 'quotas', 'workersPerCluster'], 1, 100_000) ?? 20,
+      workerNodesPerCluster: check.integer(quotas.workerNodesPerCluster, ['control', 'quotas', 'workerNodesPerCluster'], 1, 100_000) ?? 20,
     },
   }
 }

@@ -142,7 +142,7 @@ export interface ControlConfig {
   consulPrefix: string
   /** Address the listeners of the bound cluster's service ports bind to. */
   listenAddress: string
-  quotas: { clustersPerAccount: number; workersPerCluster: number }
+  quotas: { clustersPerAccount: number; workerNodesPerCluster: number }
 }
 
 export interface GatewayConfig {

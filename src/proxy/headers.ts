@@ -1,8 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http'
 
 /**
- * Connection-specific fields a proxy must not forward (RFC 9110 section 7.6.1), plus `expect`,
- * which the gateway answers itself, and `http2-settings`, which belongs to one connection.
+ * Fields the gateway never forwards: connection-specific ones (RFC 9110 section 7.6.1),
+ * `expect`, which the gateway answers itself, `http2-settings`, which belongs to one
+ * connection, and the proxy credentials, which address the next proxy only (RFC 9110
+ * sections 11.7.1 and 11.7.2) and would otherwise reach the upstream.
  */
 const HOP_BY_HOP = new Set([
   'connection',
@@ -13,6 +15,8 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'expect',
   'http2-settings',
+  'proxy-authorization',
+  'proxy-authenticate',
 ])
 
 const FORWARDED_SET_BY_GATEWAY = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'])

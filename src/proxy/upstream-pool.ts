@@ -56,7 +56,8 @@ export class UpstreamPool {
       { policy: policy.balancer.policy, hashOn: policy.balancer.hashOn, boundedLoadFactor: policy.balancer.boundedLoadFactor },
       options.random,
     )
-    const serviceLog = log.child({ service: key })
+    // The health components put `service` in their own log lines.
+    const serviceLog = log
     this.#health = new ServiceHealth({
       service: key,
       balancer: this.#balancer,

@@ -61,6 +61,12 @@ describe('gateway config validation', () => {
     expect(problemsOf('listeners: [{ port: 80, name: a }, { port: 80, name: b }]')[0]).toContain('0.0.0.0:80 is already used by listeners[0]')
   })
 
+  it('rejects a listener address that is not an IP', () => {
+    expect(problemsOf('listeners: [{ port: 80, address: not-an-ip }]')).toEqual([
+      '/etc/portway/gateway.yaml:1: listeners[0].address: "not-an-ip" is not an IP address; use 0.0.0.0, 127.0.0.1, :: or another local address',
+    ])
+  })
+
   it('parses IPv6 endpoints and weights', () => {
     const result = parseConfig('/c/g.yaml', 'listeners: [{ port: 80 }]\nservices:\n  web:\n    endpoints: ["[::1]:9000", { address: 127.0.0.1:9001, weight: 5 }]\n', '/c')
     expect(result.ok).toBe(true)

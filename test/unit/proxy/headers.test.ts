@@ -9,6 +9,12 @@ describe('upstream request headers', () => {
     expect(out).toEqual(['Host', 'a.test', 'Accept', '*/*', 'x-forwarded-for', '10.0.0.9', 'x-forwarded-proto', 'https', 'x-forwarded-host', 'a.test'])
   })
 
+  it('drops proxy credentials', () => {
+    const out = buildUpstreamHeaders(['Proxy-Authorization', 'Basic c2VjcmV0', 'Authorization', 'Bearer t'], undefined, info)
+    expect(out.slice(0, 2)).toEqual(['Authorization', 'Bearer t'])
+    expect(out).not.toContain('Proxy-Authorization')
+  })
+
   it('joins repeated X-Forwarded-For into one chain', () => {
     const out = buildUpstreamHeaders(['X-Forwarded-For', '1.1.1.1', 'x-forwarded-for', '2.2.2.2', 'X-Forwarded-Proto', 'http'], undefined, info)
     expect(out).toEqual(['x-forwarded-for', '1.1.1.1, 2.2.2.2, 10.0.0.9', 'x-forwarded-proto', 'https'])
