@@ -157,7 +157,7 @@ export function classifyUndiciError(err: Error & { code?: string }, responseStar
   const connectCode = connectCodes[code]
   if (connectCode !== undefined) return { code: connectCode, phase: 'connect', detail }
   if (code === 'UND_ERR_HEADERS_TIMEOUT') return { code: 'GW_UPSTREAM_TIMEOUT', phase: 'before-response', detail }
-  if (code.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+  if (code.startsWith('HPE_') || err.name === 'HTTPParserError' || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
     return { code: 'GW_UPSTREAM_BAD_RESPONSE', phase: 'before-response', detail }
   }
   // undici validates request headers itself; a value it rejects came from the client.

@@ -6,6 +6,7 @@ import type { CertStore } from '../tls/cert-store.js'
 import type { ListenerConfig, TimeoutConfig } from '../config/types.js'
 import type { Logger } from '../log.js'
 import type { HttpHandler } from './http-handler.js'
+import { sendSocketError } from './error-response.js'
 
 export interface HttpsSettings {
   store: CertStore
@@ -74,6 +75,11 @@ export class HttpListener {
       socket.once('close', () => this.connections--)
     })
     this.server.on('request', handler.handleRequest)
+    // Without a listener Node drops CONNECT requests without a reply; the gateway is not a forward proxy.
+    this.server.on('connect', (_req, socket: Socket) => {
+      socket.on('error', () => undefined)
+      sendSocketError(socket, 'GW_ROUTE_BAD_REQUEST', 'CONNECT is not supported; this gateway is a reverse proxy')
+    })
     this.server.on('upgrade', handler.handleUpgrade)
     this.server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
       log.debug({ err: err.message, code: err.code, client: socket.remoteAddress }, 'malformed request from client')

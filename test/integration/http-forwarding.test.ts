@@ -319,3 +319,42 @@ describe('hostile client requests', () => {
     expect(Date.now() - started).toBeLessThan(2_000)
   })
 })
+
+for (const engine of ['undici', 'http-proxy'] as const) {
+  describe(`hostile upstreams (${engine})`, () => {
+    let gw: RunningGateway
+    let garbage: import('node:net').Server
+
+    beforeAll(async () => {
+      const { createServer } = await import('node:net')
+      garbage = createServer((s) => {
+        s.on('error', () => undefined)
+        s.once('data', () => s.end('SSH-2.0-not-http\r\n\r\n'))
+      })
+      await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', r))
+      const port = (garbage.address() as { port: number }).port
+      gw = await startGateway({
+        config: `listeners: [{ name: web, address: 127.0.0.1, port: 0 }]\nproxy: { engine: ${engine} }\nrules: [r.yaml]\nservices:\n  junk: { endpoints: ["127.0.0.1:${port}"] }\n`,
+        files: { 'r.yaml': ingressYaml('r', [{ paths: [{ path: '/', type: 'Prefix', service: 'junk' }] }]) },
+        options: { watch: false },
+      })
+    })
+
+    afterAll(async () => {
+      await gw.stop()
+      garbage.close()
+    })
+
+    it('answers a non-HTTP upstream with 502 bad response', async () => {
+      const res = await send(gw.port, { host: 'a.test', method: 'POST', body: 'x' })
+      expect(res.status).toBe(502)
+      expect(res.headers['x-portway-error']).toBe('GW_UPSTREAM_BAD_RESPONSE')
+    })
+
+    it('answers CONNECT with a coded 400', async () => {
+      const reply = await rawRequest(gw.port, 'CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n')
+      expect(reply).toMatch(/^HTTP\/1\.1 400 /)
+      expect(reply).toContain('CONNECT is not supported')
+    })
+  })
+}
