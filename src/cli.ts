@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { loadConfigFile } from './config/load-config.js'
+import type { GatewayConfig } from './config/types.js'
+import { checkKeyPair } from './tls/inspect.js'
 import { formatProblem } from './errors.js'
 import { RuleSet } from './ingress/rule-set.js'
 import { compileRoutes } from './ingress/routing-table.js'
@@ -134,6 +136,8 @@ async function check(flags: Flags): Promise<number> {
     for (const p of result.problems) process.stdout.write(`${formatProblem(p)}\n`)
     return 1
   }
+  const certificateProblems = checkCertificates(result.config)
+  for (const line of certificateProblems) process.stdout.write(`${line}\n`)
   const rules = new RuleSet(result.config.rules, result.config.ingress)
   const scan = await rules.scan()
   for (const r of scan.rejected) for (const p of r.problems) process.stdout.write(`${formatProblem(p)}\n`)
@@ -145,9 +149,29 @@ async function check(flags: Flags): Promise<number> {
       : { error: `service "${b.service}" is not defined under services and no consul is configured` },
   )
   for (const bad of table.rejected) process.stdout.write(`${bad.file}:${bad.line ?? 0}: rule ${bad.rule} disabled: ${bad.reason}\n`)
-  const failed = scan.rejected.length > 0 || table.rejected.length > 0
+  const failed = scan.rejected.length > 0 || table.rejected.length > 0 || certificateProblems.length > 0
   process.stdout.write(`${failed ? 'invalid' : 'ok'}: ${table.size} routes from ${rules.ingresses().length} ingresses\n`)
   return failed ? 1 : 0
+}
+
+/** Returns one line per certificate file that is missing or fails the key-pair checks. */
+function checkCertificates(config: GatewayConfig): string[] {
+  const lines: string[] = []
+  for (const cert of config.certificates) {
+    let certPem: string
+    let keyPem: string
+    try {
+      certPem = readFileSync(cert.certFile, 'utf8')
+      keyPem = readFileSync(cert.keyFile, 'utf8')
+    } catch (err) {
+      lines.push(`${(err as NodeJS.ErrnoException).path ?? cert.certFile}: cannot read certificate "${cert.name}" (${(err as NodeJS.ErrnoException).code ?? String(err)})`)
+      continue
+    }
+    for (const problem of checkKeyPair({ certPem, keyPem, hosts: cert.hosts.length > 0 ? cert.hosts : undefined })) {
+      lines.push(`${cert.certFile}: certificate "${cert.name}": ${problem.message}`)
+    }
+  }
+  return lines
 }
 
 async function main(argv: string[]): Promise<number> {
