@@ -1,7 +1,7 @@
 /**
- * Harness side of the consul-follow scenario: starts the Consul worker before the gateway (the
- * gateway config needs the double's address), then asks it to time changes and to write a few
- * changes per second while this side samples the gateway's CPU.
+ * Harness side of the consul-follow scenario. It starts the Consul worker before the gateway,
+ * because the gateway config needs the double's address. Then it has the worker time changes
+ * and write a few changes per second while this side samples the gateway's CPU.
  */
 import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'

@@ -16,12 +16,13 @@ function runNotes(run: RunRecord, scenario: Scenario): string {
 }
 
 /**
- * Renders the markdown table of a scenario, one row per target. Gateway variants and bare
- * proxies that do not serve the scenario are left out; a skipped nginx, HAProxy or direct row
+ * Renders the markdown table of a scenario, one row per target. Targets the scenario does not
+ * list, and gateway variants and bare proxies that do not serve it, are left out. A skipped nginx, HAProxy or direct row
  * stays, because it explains a missing comparison.
  */
 export function scenarioTable(scenario: Scenario, allRuns: readonly RunRecord[]): string {
-  const runs = allRuns.filter((r) => r.status !== 'skipped' || (r.kind !== 'gateway' && r.kind !== 'bare'))
+  const listed = (r: RunRecord): boolean => scenario.targetNames === undefined || scenario.targetNames.includes(r.target)
+  const runs = allRuns.filter((r) => listed(r) && (r.status !== 'skipped' || (r.kind !== 'gateway' && r.kind !== 'bare')))
   const shaped = shapeTable(scenario, runs)
   if (shaped !== undefined) return shaped
   const header = [

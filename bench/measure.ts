@@ -47,7 +47,7 @@ function loadSidePids(ctx: BenchContext, workerPid: number): number[] {
   return [workerPid, ctx.upstreams.a.pid, ctx.upstreams.b.pid]
 }
 
-/** The load worker script and its spec for a requests, tcp-bulk or tcp-echo scenario. */
+/** Chooses the load worker script and builds its spec for a requests, tcp-bulk or tcp-echo scenario. */
 function loadWorker(ctx: BenchContext, running: RunningTarget, scenario: Scenario, options: MeasureOptions): { script: string; spec: LoadSpec | TcpLoadSpec } {
   const connections = scenario.connections ?? options.connections
   if (scenario.transport === 'tcp') {

@@ -16,7 +16,7 @@ export function plainNotes(run: RunRecord): string {
   return run.notes.filter((n) => !n.startsWith('cpu profile:')).join('; ').replaceAll('|', '/')
 }
 
-/** The row of a run that did not finish, padded to `columns` cells. */
+/** Renders the row of a run that did not finish, padded to `columns` cells. */
 export function statusRow(run: RunRecord, columns: number): string {
   return `| ${run.target} | ${run.status}: ${(run.reason ?? '').replaceAll('|', '/')} ${'|'.repeat(columns - 1)}`
 }

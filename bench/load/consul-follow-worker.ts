@@ -1,6 +1,6 @@
 /**
  * Consul side of the consul-follow scenario, in one process: a Consul double with
- * SERVICE_COUNT services, two marker upstreams whose bodies say which one answered, and a prober
+ * SERVICE_COUNT services, two marker upstreams whose response body names the one that answered, and a prober
  * that sends requests through the gateway until it sees the effect of each Consul write.
  *
  * Protocol: prints `{"event":"ready","address":...}` once the double listens, then reads
@@ -102,8 +102,8 @@ async function timeRegister(double: ConsulDouble, gatewayPort: number, i: number
 }
 
 /**
- * Turns instance A of service `i` critical (B stays passing); returns ms until the first of
- * SURVIVOR_RUN consecutive responses from B, the first request routed without A.
+ * Turns instance A of service `i` critical while B stays passing. Returns ms until the first
+ * of SURVIVOR_RUN consecutive responses from B, which is the first request routed without A.
  */
 async function timeCritical(double: ConsulDouble, gatewayPort: number, i: number): Promise<number | null> {
   const t0 = performance.now()
@@ -172,6 +172,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`consul follow worker failed: ${(err as Error).stack ?? String(err)}\n`)
-  // stdin keeps the process alive; exit so that the harness sees the failure at once.
+  // The open stdin keeps the process alive, so exit and let the harness detect the failure at once.
   process.exit(1)
 })

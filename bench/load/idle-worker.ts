@@ -25,7 +25,7 @@ const sockets = new Set<Socket>()
 let closedByServer = 0
 let failed = 0
 
-/** True once `text` holds a complete response with a Content-Length or chunked body. */
+/** Returns true once `text` contains a complete response with a Content-Length or chunked body. */
 function isComplete(text: string): boolean {
   const end = text.indexOf('\r\n\r\n')
   if (end === -1) return false

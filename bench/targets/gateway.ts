@@ -32,7 +32,7 @@ export function renderIngress(routes: readonly HostRoutes[]): string {
   return `${lines.join('\n')}\n`
 }
 
-/** How one gateway target runs: proxy engine, worker processes and CPU pinning. */
+/** Settings of one gateway target: proxy engine, worker processes and CPU pinning. */
 export interface GatewayVariant {
   name: string
   engine: 'undici' | 'http-proxy'
@@ -97,7 +97,7 @@ function readLogLines(file: string, filter: (line: string) => boolean): LogLine[
   return out
 }
 
-/** Waits until the log holds `count` lines with the message (one per worker process). */
+/** Waits until the log contains `count` lines with the message (one per worker process). */
 async function waitForLogLine(file: string, msg: string, count: number, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs
   const needle = `"msg":"${msg}"`
