@@ -27,10 +27,11 @@ Options:
   --quick              short suite (3 s runs, 1 s warm-up, quick scenarios only)
   --only NAME          run one scenario (keepalive, close, post-64k, hosts-10, hosts-1000,
                        hosts-10000, reload, https-keepalive, https-handshakes, tcp-bulk,
-                       tcp-small, idle-memory, consul-follow, workers)
+                       tcp-small, idle-memory, consul-follow, workers, policies)
   --targets LIST       comma-separated targets (direct, gateway-undici, gateway-http-proxy,
                        gateway-workers-2, gateway-workers-2-unpinned, bare-undici,
-                       bare-http-proxy, bare-https, bare-tcp, nginx, haproxy)
+                       bare-http-proxy, bare-https, bare-tcp, nginx, haproxy, and the
+                       policy-<name> targets of the policies scenario)
   --duration S         measured seconds per run (default 10, quick 3)
   --warmup S           warm-up seconds per run (default 2, quick 1)
   --connections N      concurrent connections (default 50; tcp-bulk always uses 1)

@@ -240,6 +240,18 @@ export const SCENARIOS: readonly Scenario[] = [
     gatewayEngines: ['undici'],
     targetNames: ['direct', 'gateway-undici', 'gateway-workers-2', 'gateway-workers-2-unpinned'],
   },
+  {
+    name: 'policies',
+    title: 'The keepalive load with each balancing policy, two endpoints per service',
+    transport: 'http',
+    load: 'requests',
+    quick: false,
+    routes: appRoutes,
+    requests: APP_GETS,
+    closeEachRequest: false,
+    gatewayEngines: ['undici'],
+    targetNames: ['policy-round-robin', 'policy-weighted-round-robin', 'policy-least-connections', 'policy-consistent-hash', 'policy-two-choices'],
+  },
 ]
 
 /** The routing table after reload number `n`: the base table plus one host that changes each time. */

@@ -39,6 +39,8 @@ export interface GatewayVariant {
   workers: number
   /** Pin to the proxy CPU (the default), or run on every CPU, the load generator's included. */
   pinned: boolean
+  /** Balancing policy of both services, which then list both upstreams; the config default when unset. */
+  policy?: string
 }
 
 const TCP_SERVICE = 'tcp-up'
@@ -55,9 +57,20 @@ function renderConfig(ctx: BenchContext, scenario: Scenario, variant: GatewayVar
     'listeners:',
     listenerLine(scenario, port),
     'services:',
-    `  ${SERVICE_OF.a}: { endpoints: ["${upstreamAddress(ctx, 'a')}"] }`,
-    `  ${SERVICE_OF.b}: { endpoints: ["${upstreamAddress(ctx, 'b')}"] }`,
   ]
+  if (variant.policy === undefined) {
+    lines.push(
+      `  ${SERVICE_OF.a}: { endpoints: ["${upstreamAddress(ctx, 'a')}"] }`,
+      `  ${SERVICE_OF.b}: { endpoints: ["${upstreamAddress(ctx, 'b')}"] }`,
+    )
+  } else {
+    // Two endpoints per service, so the policy has a choice to make on every request.
+    const both = `["${upstreamAddress(ctx, 'a')}", "${upstreamAddress(ctx, 'b')}"]`
+    lines.push(
+      `  ${SERVICE_OF.a}: { endpoints: ${both}, balancer: ${variant.policy} }`,
+      `  ${SERVICE_OF.b}: { endpoints: ${both}, balancer: ${variant.policy} }`,
+    )
+  }
   if (scenario.transport === 'tcp') lines.push(`  ${TCP_SERVICE}: { endpoints: ["${tcpUpstreamAddress(ctx, scenario)}"] }`)
   if (scenario.transport === 'https') {
     lines.push('certificates:', `  - { name: bench, certFile: "${ctx.tls.certFile}", keyFile: "${ctx.tls.keyFile}" }`)
@@ -124,11 +137,17 @@ export const GATEWAY_VARIANTS: readonly GatewayVariant[] = [
   { name: 'gateway-http-proxy', engine: 'http-proxy', workers: 1, pinned: true },
   { name: 'gateway-workers-2', engine: 'undici', workers: 2, pinned: true },
   { name: 'gateway-workers-2-unpinned', engine: 'undici', workers: 2, pinned: false },
+  { name: 'policy-round-robin', engine: 'undici', workers: 1, pinned: true, policy: 'round-robin' },
+  { name: 'policy-weighted-round-robin', engine: 'undici', workers: 1, pinned: true, policy: 'weighted-round-robin' },
+  { name: 'policy-least-connections', engine: 'undici', workers: 1, pinned: true, policy: 'least-connections' },
+  { name: 'policy-consistent-hash', engine: 'undici', workers: 1, pinned: true, policy: 'consistent-hash' },
+  { name: 'policy-two-choices', engine: 'undici', workers: 1, pinned: true, policy: 'two-choices' },
 ]
 
 function skipReason(variant: GatewayVariant, scenario: Scenario): string | undefined {
   if (!scenario.gatewayEngines.includes(variant.engine)) return 'engine not run in this scenario'
   if (variant.workers > 1 && scenario.targetNames?.includes(variant.name) !== true) return 'runs in the workers scenario only'
+  if (variant.policy !== undefined && scenario.targetNames?.includes(variant.name) !== true) return 'runs in the policies scenario only'
   return undefined
 }
 
