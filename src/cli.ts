@@ -81,7 +81,7 @@ async function run(flags: Flags): Promise<number> {
   if (flags.logLevel !== undefined) config.logging.level = flags.logLevel
   const logging = createLogging(config.logging)
   const log = logging.log
-  let runtime: { stop(): Promise<void> } | undefined
+  let runtime: { stop(): Promise<void>; reload?(): Promise<unknown> } | undefined
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) {
@@ -113,6 +113,12 @@ async function run(flags: Flags): Promise<number> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  // SIGHUP reopens the log file and re-reads the config and rule files, as logrotate expects.
+  process.on('SIGHUP', () => {
+    logging.reopen()
+    log.info({ signal: 'SIGHUP' }, 'log file reopened; reloading config and rules')
+    void runtime?.reload?.()
+  })
   try {
     runtime = config.workers > 1
       ? await runPrimary(config, log, logging.writeAccess)
@@ -178,7 +184,7 @@ async function main(argv: string[]): Promise<number> {
   if (process.env.PORTWAY_WORKER === '1') {
     const config = loadConfigFile(process.env.PORTWAY_CONFIG ?? '')
     const logging = createLogging(config.ok ? config.config.logging : {})
-    await runWorker(logging.log, logging.writeAccess)
+    await runWorker(logging.log, logging.writeAccess, logging.reopen)
     return -1
   }
   let flags: Flags

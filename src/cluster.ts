@@ -8,7 +8,7 @@ import type { Logger } from './log.js'
 import type { AccessWriter } from './proxy/http-handler.js'
 import { startRuntime, type Runtime } from './runtime.js'
 
-type PrimaryMessage = { type: 'snapshot'; snapshot: DataPlaneSnapshot } | { type: 'stop' }
+type PrimaryMessage = { type: 'snapshot'; snapshot: DataPlaneSnapshot } | { type: 'stop' } | { type: 'reopen-logs' }
 type WorkerMessage = { type: 'ready' } | { type: 'stopped' }
 
 const RESTART_DELAY_MS = 1_000
@@ -18,7 +18,7 @@ const RESTART_DELAY_MS = 1_000
  * service and the admin API run here, and `config.workers` worker processes share the
  * listening sockets and serve the snapshots this process sends them.
  */
-export async function runPrimary(config: GatewayConfig, log: Logger, accessWriter?: AccessWriter): Promise<{ stop(): Promise<void> }> {
+export async function runPrimary(config: GatewayConfig, log: Logger, accessWriter?: AccessWriter): Promise<{ stop(): Promise<void>; reload(): Promise<unknown> }> {
   const workers = new Set<Worker>()
   let latest: DataPlaneSnapshot | undefined
   let stopping = false
@@ -55,6 +55,10 @@ export async function runPrimary(config: GatewayConfig, log: Logger, accessWrite
   for (let i = 0; i < config.workers; i++) fork()
   log.info({ workers: config.workers }, 'workers started')
   return {
+    reload: () => {
+      for (const worker of workers) send(worker, { type: 'reopen-logs' })
+      return runtime.reload()
+    },
     async stop() {
       stopping = true
       const exits = [...workers].map((w) => new Promise<void>((resolve) => {
@@ -71,7 +75,7 @@ export async function runPrimary(config: GatewayConfig, log: Logger, accessWrite
 }
 
 /** Runs one data-plane worker: binds the config's listeners and serves the primary's snapshots. */
-export async function runWorker(log: Logger, accessWriter?: AccessWriter): Promise<void> {
+export async function runWorker(log: Logger, accessWriter?: AccessWriter, reopenLogs?: () => void): Promise<void> {
   const file = process.env.PORTWAY_CONFIG
   if (file === undefined) throw new Error('PORTWAY_CONFIG is not set; workers are started by the primary')
   const config = loadConfigOrThrow(file)
@@ -92,6 +96,8 @@ export async function runWorker(log: Logger, accessWriter?: AccessWriter): Promi
   process.on('message', (message: PrimaryMessage) => {
     if (message.type === 'snapshot') {
       gateway.applySnapshot(message.snapshot).then(resolveFirst, (err: unknown) => log.error({ err }, 'cannot apply snapshot from the primary'))
+    } else if (message.type === 'reopen-logs') {
+      reopenLogs?.()
     } else if (message.type === 'stop') {
       void gateway.stop().finally(() => process.exit(0))
     }
@@ -99,6 +105,7 @@ export async function runWorker(log: Logger, accessWriter?: AccessWriter): Promi
   // The primary handles signals and sends workers a stop message.
   process.on('SIGINT', () => undefined)
   process.on('SIGTERM', () => undefined)
+  process.on('SIGHUP', () => reopenLogs?.())
   process.send?.({ type: 'ready' } satisfies WorkerMessage)
   // Listen only with routes in place, so a new worker never responds 404 for a known host.
   await firstSnapshot

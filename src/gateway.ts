@@ -141,7 +141,9 @@ export class Gateway {
       this.#stopDemo = await startDemoUpstreams(this.#config.demoUpstreams, this.#log)
     }
     const role = this.#options.role ?? 'standalone'
-    if (role !== 'primary' && this.#config.listeners.some((l) => l.protocol === 'https')) await this.#loadCertificates()
+    // The primary loads certificates too, so a generated default exists before workers start and
+    // they all serve the same one.
+    if (this.#config.listeners.some((l) => l.protocol === 'https')) await this.#loadCertificates()
     if (role !== 'worker') await this.#reloadRules('start')
     if (role !== 'primary') for (const listener of this.#config.listeners) await this.#bind(listener)
     if (role !== 'worker' && this.#options.watch !== false) await this.#startWatching()
@@ -509,7 +511,8 @@ export class Gateway {
       logger: this.#log.child({ component: 'tls' }),
     })
     await store.load()
-    if (this.#options.watch !== false) store.watch()
+    // Workers run without rule watching but must still follow certificate rotation.
+    if (this.#options.watch !== false || this.#options.role === 'worker') store.watch()
     this.#certStore = store
   }
 

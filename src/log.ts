@@ -35,6 +35,8 @@ export interface Logging {
   writeAccess: (record: object) => void
   /** Writes out buffered lines now; call before the process exits. */
   flush: () => void
+  /** Reopens a log file after rotation (logrotate's postrotate signal); no-op for stdout. */
+  reopen: () => void
 }
 
 /** How often buffered asynchronous log lines are written out even when the batch is not full. */
@@ -73,7 +75,11 @@ export function createLogging(options: LogOptions = {}): Logging {
       // flushSync throws while the destination is still opening; nothing is buffered then.
     }
   }
-  return { log, writeAccess, flush }
+  const reopen = (): void => {
+    const target = options.destination ?? 'stdout'
+    if (target !== 'stdout' && target !== 'stderr') destination.reopen()
+  }
+  return { log, writeAccess, flush, reopen }
 }
 
 function resolveDestination(options: LogOptions): ReturnType<typeof pino.destination> {

@@ -19,6 +19,8 @@ export interface Runtime {
   control: ControlService
   metrics: GatewayMetrics
   admin?: AdminServer
+  /** Re-reads the config file and the rule files. */
+  reload(): Promise<unknown>
   stop(): Promise<void>
 }
 
@@ -69,13 +71,15 @@ export async function startRuntime(config: GatewayConfig, log: Logger, options: 
   let stopWatching: (() => void) | undefined
   try {
     await control.start()
+    // The admin API binds first: a service port stored in the control state must never take its
+    // port, or the API that could undo the change would not start.
+    if (config.admin !== undefined) {
+      admin = await startAdminServer({ config: config.admin, gateway, control, metrics, log })
+    }
     const slbId = config.control.slbId
     if (slbId !== undefined) await gateway.applyBinding(control.boundCluster(slbId))
     await gateway.start()
     if (slbId !== undefined) stopWatching = control.watchBoundCluster(slbId, (bound) => void gateway!.applyBinding(bound))
-    if (config.admin !== undefined) {
-      admin = await startAdminServer({ config: config.admin, gateway, control, metrics, log })
-    }
   } catch (err) {
     stopWatching?.()
     await admin?.close().catch(() => undefined)
@@ -89,10 +93,15 @@ export async function startRuntime(config: GatewayConfig, log: Logger, options: 
     control,
     metrics,
     admin,
+    reload: async () => {
+      await runningGateway.reloadConfig()
+      return runningGateway.reloadRules('SIGHUP')
+    },
     async stop() {
       stopWatching?.()
-      await admin?.close()
+      // The admin API stays up while the gateway drains, so /readyz can report the drain.
       await runningGateway.stop()
+      await admin?.close()
       await control.close()
     },
   }

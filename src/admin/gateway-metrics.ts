@@ -180,6 +180,8 @@ export class GatewayMetrics {
     })
     const available: Gauge<'service' | 'endpoint'> = new Gauge({
       name: 'portway_endpoint_available',
+      // Across worker processes an endpoint counts as available only if every worker has it in rotation.
+      aggregator: 'min',
       help: 'Whether an endpoint can receive new requests (1) or not (0), by service and endpoint id.',
       labelNames: ['service', 'endpoint'],
       registers,
@@ -196,6 +198,8 @@ export class GatewayMetrics {
     })
     const routes: Gauge = new Gauge({
       name: 'portway_routes',
+      // Every worker serves the same table; summing would multiply it by the worker count.
+      aggregator: 'max',
       help: 'Routes in the current routing generation.',
       registers,
       collect() {

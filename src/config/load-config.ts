@@ -189,8 +189,8 @@ function readListenerTls(check: Checker, value: unknown, path: FieldPath, isHttp
   if (!obj) return isHttps ? { minVersion: 'TLSv1.2', alpn: ['http/1.1'] } : undefined
   check.unknownKeys(obj, path, ['defaultCertificate', 'minVersion', 'alpn'])
   const alpn = (check.array(obj.alpn, [...path, 'alpn']) ?? ['http/1.1'])
-    .map((p, i) => check.string(p, [...path, 'alpn', i], true))
-    .filter((p): p is string => p !== undefined)
+    .map((p, i) => check.oneOf(p, [...path, 'alpn', i], ['http/1.1', 'http/1.0']))
+    .filter((p): p is 'http/1.1' | 'http/1.0' => p !== undefined)
   return {
     defaultCertificate: check.string(obj.defaultCertificate, [...path, 'defaultCertificate']),
     minVersion: check.oneOf(obj.minVersion, [...path, 'minVersion'], ['TLSv1.2', 'TLSv1.3']) ?? 'TLSv1.2',

@@ -91,6 +91,10 @@ export function readRouteSettings(annotations: Readonly<Record<string, string>>)
     if (!/^\d+$/.test(nginxTimeout) || Number(nginxTimeout) < 1) return `annotation ${NGINX}proxy-read-timeout: "${nginxTimeout}" must be a positive integer of seconds`
     settings.upstreamTimeoutMs = Number(nginxTimeout) * 1000
   }
+  const hsts = annotations[`${PREFIX}hsts`]
+  if (hsts !== undefined && !/^max-age=\d+(?:\s*;\s*[A-Za-z][A-Za-z0-9-]*(?:=[A-Za-z0-9-]+)?)*$/.test(hsts)) {
+    return `annotation ${PREFIX}hsts: "${hsts.slice(0, 80)}" must be a Strict-Transport-Security value such as "max-age=31536000; includeSubDomains"`
+  }
   const size = first(annotations, `${PREFIX}max-body-bytes`, `${NGINX}proxy-body-size`)
   if (size !== undefined) {
     const bytes = parseSize(size[1])

@@ -180,9 +180,11 @@ export class HttpHandler {
     const covers = this.#options.certCovers
     if (covers === undefined) return false
     const servername = (req.socket as TLSSocket).servername
-    const sni = typeof servername === 'string' ? servername : undefined
+    // Without SNI (clients connecting by IP, health probes) there is no name to disagree with.
+    if (typeof servername !== 'string' || servername === '') return false
+    const sni = servername
     const normalized = normalizeHost(host)
-    if (sni !== undefined && sni.toLowerCase() === normalized) return false
+    if (sni.toLowerCase() === normalized) return false
     return !covers(sni, normalized)
   }
 

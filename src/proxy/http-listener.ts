@@ -38,6 +38,8 @@ export class HttpListener {
   readonly server: Server
   readonly #log: Logger
   readonly #handler: HttpHandler
+  /** Every accepted socket, including TLS ones still in their handshake, for the shutdown deadline. */
+  readonly #sockets = new Set<Socket>()
   /** Open downstream connections, for metrics. */
   connections = 0
 
@@ -64,15 +66,23 @@ export class HttpListener {
         ...tls.store.serverOptions(tls.fallback),
         minVersion: tls.minVersion,
         ALPNProtocols: tls.alpn,
+        // A client gets as long to finish the handshake as to send its request headers.
+        handshakeTimeout: timeouts.requestHeadersMs,
       })
       tls.store.attach(this.server as unknown as TlsServer, tls.fallback)
-      this.server.on('tlsClientError', (err: Error & { code?: string }) => {
+      this.server.on('tlsClientError', (err: Error & { code?: string }, socket: Socket) => {
         log.debug({ err: err.message, code: err.code }, 'TLS handshake failed')
+        // Node leaves the socket of a failed or timed-out handshake open; close it.
+        socket.destroy()
       })
     }
     this.server.on('connection', (socket: Socket) => {
       this.connections++
-      socket.once('close', () => this.connections--)
+      this.#sockets.add(socket)
+      socket.once('close', () => {
+        this.connections--
+        this.#sockets.delete(socket)
+      })
     })
     this.server.on('request', handler.handleRequest)
     // Without a listener Node drops CONNECT requests without a reply; the gateway is not a forward proxy.
@@ -111,8 +121,9 @@ export class HttpListener {
     const timer = setTimeout(() => {
       this.#log.warn({ deadlineMs }, 'shutdown deadline reached; closing remaining connections')
       this.server.closeAllConnections()
-      // WebSocket tunnels left the HTTP server's bookkeeping when they upgraded.
+      // WebSocket tunnels and unfinished TLS handshakes are outside the HTTP server's bookkeeping.
       this.#handler.closeUpgraded()
+      for (const socket of this.#sockets) socket.destroy()
     }, deadlineMs)
     const idleSweep = setInterval(() => this.server.closeIdleConnections(), 100)
     await closed

@@ -204,6 +204,13 @@ class TcpConnection {
       this.#client.destroy()
       return
     }
+    if (pool.isFull) {
+      this.finish('upstream_overflow')
+      this.#client.destroy()
+      return
+    }
+    pool.inflight++
+    this.#client.once('close', () => pool.inflight--)
     this.#connect(pool, undefined)
   }
 

@@ -129,6 +129,30 @@ describe('TCP listener', () => {
     expect(accepted).toBeLessThan(64 * 1024 * 1024)
   })
 
+  it('closes connections over the service limit', async () => {
+    upstream = await startTcpUpstream(() => undefined)
+    gw = await startGateway({
+      config: [
+        'listeners: [{ name: tcp, address: 127.0.0.1, port: 0, protocol: tcp, service: db }]',
+        'timeouts: { shutdownMs: 300 }',
+        'services:',
+        `  db: { endpoints: ["127.0.0.1:${upstream.port}"], maxConnections: 2 }`,
+      ].join('\n'),
+    })
+    const open = [connect(gw.port, '127.0.0.1'), connect(gw.port, '127.0.0.1')]
+    for (const s of open) s.on('error', () => undefined)
+    const { waitFor } = await import('../support/gateway-harness.js')
+    await waitFor(() => upstream!.sockets.length === 2, 2_000, 'two upstream connections')
+    const third = await new Promise<string>((resolve) => {
+      const socket = connect(gw!.port, '127.0.0.1')
+      socket.on('close', () => resolve('closed'))
+      socket.on('error', () => undefined)
+    })
+    expect(third).toBe('closed')
+    expect(upstream.sockets).toHaveLength(2)
+    for (const s of open) s.destroy()
+  })
+
   it('retries a failed connect on the next endpoint', async () => {
     upstream = await startTcpUpstream((socket) => socket.end('hello from live'))
     const dead = await closedPort()

@@ -122,6 +122,18 @@ describe('HTTPS listener', () => {
     expect(res.headers['x-portway-error']).toBe('GW_ROUTE_MISDIRECTED')
   })
 
+  it('skips the 421 check for clients without SNI', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port: httpsPort, path: '/', headers: { host: 'shop.example.test' }, rejectUnauthorized: false, agent: false }, (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+      req.on('error', reject)
+      req.end()
+    })
+    expect(status).toBe(200)
+  })
+
   it('redirects plain HTTP for a TLS host with 308', async () => {
     const res = await send(httpPort, { host: 'shop.example.test', path: '/a/b?q=1' })
     expect(res.status).toBe(308)
@@ -137,6 +149,39 @@ describe('HTTPS listener', () => {
     const res = await send(httpPort, { host: 'shop.example.test', headers: { 'x-forwarded-proto': 'https' } })
     expect(res.status).toBe(200)
     expect(upstream.requests.at(-1)?.headers['x-forwarded-proto']).toBe('https')
+  })
+})
+
+describe('HTTPS handshake deadline', () => {
+  it('closes a stalled handshake and still stops in time', async () => {
+    const ca = createCa({ commonName: 'Stall CA', validityDays: 2, keyBits: 1024 })
+    const leaf = issueCertificate({ ca, kind: 'server', commonName: 'a.test', dnsNames: ['a.test'], validityDays: 2, keyBits: 1024 })
+    const gw = await startGateway({
+      config: [
+        'listeners: [{ name: secure, address: 127.0.0.1, port: 0, protocol: https, tls: { defaultCertificate: a } }]',
+        'timeouts: { requestHeadersMs: 300, shutdownMs: 300 }',
+        'certificates: [{ name: a, certFile: a.pem, keyFile: a-key.pem }]',
+        'services:',
+        '  web: { endpoints: [127.0.0.1:9] }',
+      ].join('\n'),
+      files: { 'a.pem': leaf.certPem, 'a-key.pem': leaf.keyPem },
+      options: { watch: false },
+    })
+    const { connect } = await import('node:net')
+    const closedAfterMs = await new Promise<number>((resolve) => {
+      const started = Date.now()
+      const socket = connect(gw.port, '127.0.0.1', () => socket.write(Buffer.from([0x16, 0x03, 0x01])))
+      socket.on('close', () => resolve(Date.now() - started))
+      socket.on('error', () => undefined)
+    })
+    expect(closedAfterMs).toBeLessThan(3_000)
+    const stalled = connect(gw.port, '127.0.0.1')
+    stalled.on('error', () => undefined)
+    await new Promise((r) => stalled.once('connect', r))
+    const started = Date.now()
+    await gw.stop()
+    expect(Date.now() - started).toBeLessThan(3_000)
+    stalled.destroy()
   })
 })
 

@@ -61,6 +61,12 @@ describe('gateway config validation', () => {
     expect(problemsOf('listeners: [{ port: 80, name: a }, { port: 80, name: b }]')[0]).toContain('0.0.0.0:80 is already used by listeners[0]')
   })
 
+  it('rejects ALPN protocols the listener cannot speak', () => {
+    expect(problemsOf('listeners: [{ port: 443, address: 127.0.0.1, protocol: https, tls: { alpn: [h2, http/1.1] } }]')).toEqual([
+      '/etc/portway/gateway.yaml:1: listeners[0].tls.alpn[0]: must be one of http/1.1, http/1.0, got "h2"',
+    ])
+  })
+
   it('rejects a listener address that is not an IP', () => {
     expect(problemsOf('listeners: [{ port: 80, address: not-an-ip }]')).toEqual([
       '/etc/portway/gateway.yaml:1: listeners[0].address: "not-an-ip" is not an IP address; use 0.0.0.0, 127.0.0.1, :: or another local address',

@@ -73,6 +73,13 @@ describe('routing table', () => {
     expect(table.rejected).toEqual([{ rule: 'bad', file: 'f.yaml', line: undefined, reason: 'no such service' }])
   })
 
+  it('disables rules with an invalid HSTS annotation', () => {
+    const bad: IngressSpec = { ...ingress('a', [rule('r', 'a.test', '/', 'Prefix', 'a')]), annotations: { 'portway.io/hsts': 'max-age=1\r\nX-Injected: yes' } }
+    const { table } = compileRoutes([bad], resolveAll)
+    expect(table.match('a.test', '/')).toBeUndefined()
+    expect(table.rejected[0]?.reason).toContain('must be a Strict-Transport-Security value')
+  })
+
   it('keeps empty path elements as they are', () => {
     const { table } = compileRoutes([ingress('a', [rule('r', 'a.test', '/a', 'Prefix', 'a')])], resolveAll)
     expect(table.match('a.test', '//a')).toBeUndefined()
