@@ -65,6 +65,7 @@ export async function runEndpointsCommand(argv: string[], out: (line: string) =>
     out(JSON.stringify(body, null, 2))
     return 0
   }
+  if (body.services.length === 0) out('(no upstream services: no route or listener names a service)')
   for (const svc of body.services) {
     const rotation = svc.rotation === undefined ? '' : `  healthy ${svc.rotation.healthy}/${svc.rotation.total}${svc.rotation.panic ? '  PANIC MODE' : ''}`
     out(`${svc.service}  (${svc.policy ?? 'default'})${rotation}`)
@@ -73,7 +74,9 @@ export async function runEndpointsCommand(argv: string[], out: (line: string) =>
       const state = [ep.available ? 'in rotation' : 'out of rotation', `source ${ep.health}`, ep.active === undefined ? '' : `check ${ep.active}`, ep.ejected === true ? 'ejected' : '']
         .filter((p) => p !== '')
         .join(', ')
-      out(`  ${ep.address.padEnd(24)} weight ${String(ep.weight).padEnd(4)} inflight ${String(ep.inflight).padEnd(4)} ${ep.source.padEnd(7)} ${state}`)
+      // Slow start gives fractional weights; two decimals keep the columns readable.
+      const weight = Number.isInteger(ep.weight) ? String(ep.weight) : ep.weight.toFixed(2)
+      out(`  ${ep.address.padEnd(24)} weight ${weight.padEnd(4)} inflight ${String(ep.inflight).padEnd(4)} ${ep.source.padEnd(7)} ${state}`)
     }
   }
   return 0

@@ -88,7 +88,12 @@ interface ListenerView {
 
 function listListeners(gateway: Gateway): ListenerView[] {
   const bound = new Map(gateway.listeners.map((l) => [l.name, l]))
-  return gateway.config.listeners.map((l) => {
+  const configured = new Set(gateway.config.listeners.map((l) => l.name))
+  // Listeners opened for the bound cluster's service ports are not in the config file.
+  const fromBinding: ListenerView[] = gateway.listeners
+    .filter((l) => !configured.has(l.name))
+    .map((l) => ({ name: l.name, protocol: l.protocol, address: l.address, port: l.port, bound: true }))
+  return [...gateway.config.listeners.map((l) => {
     const live = bound.get(l.name)
     return {
       name: l.name,
@@ -97,7 +102,7 @@ function listListeners(gateway: Gateway): ListenerView[] {
       port: live?.port ?? l.port,
       bound: live !== undefined,
     }
-  })
+  }), ...fromBinding]
 }
 
 function describePool(pool: UpstreamPool): unknown {
@@ -169,6 +174,8 @@ export function checkReadiness(
       warnings.push(warning + detail)
     }
   }
+  const unbound = gateway.dataPlane.unbound
+  if (unbound !== undefined) warnings.push(`${unbound}; every request gets 503 GW_LISTEN_UNBOUND`)
   const discovery = providers.map(describeProvider)
   return { ready: reasons.length === 0, reasons, warnings, discovery }
 }

@@ -307,7 +307,7 @@ function readConsul(check: Checker, value: unknown, baseDir: string): ConsulConf
   const obj = check.object(value, ['consul'])
   if (!obj) return undefined
   const path = ['consul']
-  check.unknownKeys(obj, path, ['address', 'token', 'caFile', 'datacenter', 'healthStates', 'waitMs', 'matchPortNumber'])
+  check.unknownKeys(obj, path, ['address', 'token', 'caFile', 'datacenter', 'healthStates', 'waitMs', 'matchPortNumber', 'churnBurst', 'churnRefillMs'])
   const states = (check.array(obj.healthStates, [...path, 'healthStates']) ?? ['passing'])
     .map((s, i) => check.oneOf(s, [...path, 'healthStates', i], ['passing', 'warning']))
     .filter((s): s is 'passing' | 'warning' => s !== undefined)
@@ -320,6 +320,9 @@ function readConsul(check: Checker, value: unknown, baseDir: string): ConsulConf
     healthStates: states,
     waitMs: check.integer(obj.waitMs, [...path, 'waitMs'], 1_000, 600_000),
     matchPortNumber: check.boolean(obj.matchPortNumber, [...path, 'matchPortNumber']) ?? false,
+    // Five changes in a row apply at once; a service that keeps flapping is read every 3 s.
+    churnBurst: check.integer(obj.churnBurst, [...path, 'churnBurst'], 1, 1_000) ?? 5,
+    churnRefillMs: check.integer(obj.churnRefillMs, [...path, 'churnRefillMs'], 100, 600_000) ?? 3_000,
   }
 }
 

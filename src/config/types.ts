@@ -109,6 +109,10 @@ export interface ConsulConfig {
   waitMs?: number
   /** Keep only instances whose port equals an Ingress backend's `port.number`; default false. */
   matchPortNumber: boolean
+  /** Requests one service's watch may send back to back before the churn limit applies. */
+  churnBurst: number
+  /** Time to earn one more request once the burst is spent. */
+  churnRefillMs: number
 }
 
 export interface CertificateConfig {

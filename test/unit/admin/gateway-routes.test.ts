@@ -5,14 +5,26 @@ import { MemoryStore } from '../../../src/control/store.js'
 import type { ProviderStatus } from '../../../src/discovery/types.js'
 import type { Gateway } from '../../../src/gateway.js'
 
-function gateway(state: { ready?: boolean; draining?: boolean; providers?: ProviderStatus[] }): Gateway {
-  const stub = { ready: state.ready ?? true, draining: state.draining ?? false, providerStatus: () => state.providers ?? [] }
+function gateway(state: { ready?: boolean; draining?: boolean; providers?: ProviderStatus[]; unbound?: string }): Gateway {
+  const stub = {
+    ready: state.ready ?? true,
+    draining: state.draining ?? false,
+    providerStatus: () => state.providers ?? [],
+    dataPlane: { unbound: state.unbound },
+  }
   return stub as unknown as Gateway
 }
 
 describe('checkReadiness', () => {
   it('is ready when started', () => {
     expect(checkReadiness({ gateway: gateway({}) })).toEqual({ ready: true, reasons: [], warnings: [], discovery: [] })
+  })
+
+  it('warns while the SLB is unbound', () => {
+    const result = checkReadiness({ gateway: gateway({ unbound: 'SLB slb-1 is not bound to a cluster' }) })
+
+    expect(result.ready).toBe(true)
+    expect(result.warnings).toEqual(['SLB slb-1 is not bound to a cluster; every request gets 503 GW_LISTEN_UNBOUND'])
   })
 
   it('is not ready before start', () => {
