@@ -492,6 +492,12 @@ export class Gateway {
       certCovers: isHttps && store !== undefined ? (sni, host) => store.coversHost(store.selectName(sni, fallback), host) : undefined,
       trustedProxies: toCidrSet(this.#config.proxy.trustedProxies),
       httpsPort: () => this.#bound.find((l) => l.protocol === 'https')?.port,
+      // Redirect only where HTTPS works: an HTTPS listener is bound and a certificate covers the host.
+      servesHttps: (host) => {
+        const certs = this.#certStore
+        if (certs === undefined || !this.#bound.some((l) => l.protocol === 'https')) return false
+        return certs.coversHost(certs.selectName(host), host)
+      },
       access,
       upstreamTimeoutMs: () => this.#config.timeouts.upstreamResponseMs,
     })

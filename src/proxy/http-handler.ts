@@ -76,6 +76,8 @@ export interface HttpHandlerOptions {
   upstreamTimeoutMs: () => number
   /** Returns the port for redirects to HTTPS; 443 is left out of the URL. */
   httpsPort?: () => number | undefined
+  /** Whether an HTTPS listener can serve this host with a certificate that covers it. */
+  servesHttps?: (host: string) => boolean
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
@@ -149,7 +151,7 @@ export class HttpHandler {
         return
       }
       if (route.hsts !== undefined) exchange.addResponseHeader('strict-transport-security', route.hsts)
-    } else if (route.redirectToHttps && exchange.proto === 'http') {
+    } else if (route.redirectToHttps && exchange.proto === 'http' && this.#options.servesHttps?.(normalizeHost(host)) === true) {
       const port = this.#options.httpsPort?.()
       const authority = normalizeHost(host) + (port === undefined || port === 443 ? '' : `:${port}`)
       sendRedirect(res, `https://${authority}${url}`)

@@ -152,6 +152,34 @@ describe('HTTPS listener', () => {
   })
 })
 
+describe('HTTPS redirect without an HTTPS listener', () => {
+  it('serves plain HTTP instead of redirecting nowhere', async () => {
+    const upstream = await startUpstream('web')
+    const gw = await startGateway({
+      config: `listeners: [{ name: web, address: 127.0.0.1, port: 0 }]\nrules: [r.yaml]\nservices:\n  web: { endpoints: [${upstream.address}] }\n`,
+      files: {
+        'r.yaml': [
+          'apiVersion: networking.k8s.io/v1',
+          'kind: Ingress',
+          'metadata: { name: shop }',
+          'spec:',
+          '  tls: [{ hosts: [shop.example.test], secretName: shop }]',
+          '  rules:',
+          '    - host: shop.example.test',
+          '      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: web, port: { number: 80 } } } }] }',
+        ].join('\n'),
+      },
+      options: { watch: false },
+    })
+    try {
+      expect((await send(gw.port, { host: 'shop.example.test' })).status).toBe(200)
+    } finally {
+      await gw.stop()
+      await upstream.close()
+    }
+  })
+})
+
 describe('HTTPS handshake deadline', () => {
   it('closes a stalled handshake and still stops in time', async () => {
     const ca = createCa({ commonName: 'Stall CA', validityDays: 2, keyBits: 1024 })
