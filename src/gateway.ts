@@ -161,6 +161,9 @@ export class Gateway {
     this.#log.info({ deadlineMs: this.#config.timeouts.shutdownMs }, 'gateway stopping')
     for (const w of this.#watchers) w.close()
     await Promise.all(this.#listeners.map((l) => l.close(this.#config.timeouts.shutdownMs)))
+    // Sockets destroyed at the deadline emit 'close' in a later event-loop phase, and their
+    // responses write access records then; wait briefly so those records are not lost.
+    await new Promise((resolve) => setTimeout(resolve, 50))
     await Promise.all([this.#undici.close(), this.#httpProxy.close()])
     this.#certStore?.close()
     this.registry.close()

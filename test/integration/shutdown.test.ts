@@ -53,5 +53,6 @@ describe('graceful shutdown', () => {
     await gw.gateway.stop()
     expect(await inflight).toBe('closed')
     expect(gw.lines.some((l) => String(l.msg).startsWith('shutdown deadline reached'))).toBe(true)
+    expect(gw.lines.some((l) => l.kind === 'access' && l.flag === 'downstream_aborted')).toBe(true)
   })
 })
