@@ -489,7 +489,10 @@ class ProxyExchange implements Exchange, AttemptSink {
   }
 
   onDownstreamClose = (): void => {
-    if (this.pool !== undefined) this.pool.inflight--
+    if (this.pool !== undefined) {
+      this.pool.inflight--
+      if (this.#holdsRetry) this.pool.releaseRetry()
+    }
     if (!this.res.writableFinished) {
       this.downstreamClosed = true
       this.flag ??= ERRORS.GW_DOWNSTREAM_ABORTED.flag
@@ -500,10 +503,20 @@ class ProxyExchange implements Exchange, AttemptSink {
 
   #mayRetry(failure: AttemptFailure): boolean {
     if (this.attempts >= this.#options.maxAttempts || this.hasBody || this.res.headersSent) return false
-    if (failure.phase === 'connect') return true
     // A reset before any response byte is safe to replay only for idempotent requests.
-    return failure.phase === 'before-response' && failure.code === 'GW_UPSTREAM_RESET' && IDEMPOTENT.has(this.req.method ?? '')
+    const safe = failure.phase === 'connect' ||
+      (failure.phase === 'before-response' && failure.code === 'GW_UPSTREAM_RESET' && IDEMPOTENT.has(this.req.method ?? ''))
+    if (!safe) return false
+    if (this.#holdsRetry) return true
+    if (!this.pool!.tryRetry()) {
+      this.#options.log.debug({ reqId: this.id, service: this.pool!.key }, 'retry budget exhausted; not retrying')
+      return false
+    }
+    this.#holdsRetry = true
+    return true
   }
+
+  #holdsRetry = false
 
   #endAttempt(): PoolEndpoint | undefined {
     const endpoint = this.#current

@@ -9,6 +9,9 @@ import { ActiveChecker } from './health/active-checker.js'
 import { OutlierDetector, type RequestOutcome } from './health/outlier-detector.js'
 import { ServiceHealth } from './health/service-health.js'
 
+const RETRY_BUDGET_RATIO = 0.2
+const RETRY_BUDGET_MIN = 3
+
 /** An endpoint with the bookkeeping the gateway shows in its endpoint views. */
 export interface PoolEndpoint extends Endpoint {
   spec: EndpointSpec
@@ -47,6 +50,8 @@ export class UpstreamPool {
   revision = 0
   /** Requests or connections open on this service, for `maxConnections`. */
   inflight = 0
+  /** Requests of this service that are on a retry now. */
+  retrying = 0
 
   constructor(options: UpstreamPoolOptions) {
     const { key, policy, log } = options
@@ -155,6 +160,21 @@ export class UpstreamPool {
   /** The sticky cookie value that pins `endpoint`. */
   stickyKey(endpoint: Endpoint): string | undefined {
     return this.#sticky?.keyOf(endpoint)
+  }
+
+  /**
+   * Takes a retry from the budget: requests on a retry may be at most 20% of the service's open
+   * requests, and at least 3, so that retries cannot multiply an outage. The caller releases
+   * it with `releaseRetry` when the request ends. Envoy's retry budget works the same way.
+   */
+  tryRetry(): boolean {
+    if (this.retrying >= Math.max(RETRY_BUDGET_MIN, this.inflight * RETRY_BUDGET_RATIO)) return false
+    this.retrying++
+    return true
+  }
+
+  releaseRetry(): void {
+    this.retrying--
   }
 
   /** Feeds passive health with the outcome of one request or connection. */
