@@ -163,8 +163,9 @@ export class HttpProxyForwarder implements Forwarder {
     clearTimeout(state.timer)
     state.responded = true
     stripResponseHeaders(proxyRes.headers)
-    addResponseHeaders(proxyRes.headers, state.exchange.extraResponseHeaders)
+    // The sink may add response fields (such as Connection: close while draining), so it runs first.
     state.sink.onResponseStart(proxyRes.statusCode ?? 502)
+    addResponseHeaders(proxyRes.headers, state.exchange.extraResponseHeaders)
     proxyRes.on('data', (chunk: Buffer) => state.sink.onBodyBytes(chunk.length))
     proxyRes.on('aborted', () => {
       this.#fail(req, { code: 'GW_UPSTREAM_RESET', phase: 'after-response', detail: 'upstream closed the connection mid-response' })

@@ -440,6 +440,11 @@ class ProxyExchange implements Exchange, AttemptSink {
   onResponseStart(status: number): void {
     this.upstreamStatus = status
     this.upstreamHeadersAt = performance.now()
+    // A response that starts during shutdown tells the client to close the connection.
+    if (this.#options.isDraining()) {
+      this.res.shouldKeepAlive = false
+      this.addResponseHeader('connection', 'close')
+    }
   }
 
   onBodyBytes(bytes: number): void {

@@ -22,6 +22,17 @@ export interface TcpListenerOptions {
   allowClient?: (ip: string) => boolean
 }
 
+/** Maps a TCP connection's outcome to an HTTP-like status for access records and metrics. */
+function statusForFlag(flag: string | undefined): number {
+  if (flag === undefined || flag === 'idle_timeout') return 200
+  if (flag === 'downstream_reset') return 499
+  if (flag === 'client_denied') return 403
+  if (flag === 'no_healthy_upstream' || flag === 'unknown_service' || flag === 'upstream_overflow' || flag === 'unbound') return 503
+  if (flag === 'upstream_connect_timeout') return 504
+  if (flag === 'tls_hello_invalid' || flag === 'tls_hello_timeout' || flag === 'no_route') return 400
+  return 502
+}
+
 /** SNI routes of a passthrough listener: exact names, then one-label wildcards, then the default. */
 class SniRoutes {
   readonly #exact = new Map<string, string>()
@@ -151,7 +162,10 @@ class TcpConnection {
       totalMs: 0,
       generation: options.dataPlane().generation,
     }
-    client.on('error', () => undefined)
+    client.on('error', (err: Error & { code?: string }) => {
+      this.record.flag ??= 'downstream_reset'
+      options.log.debug({ client: this.record.client, code: err.code }, 'client connection error')
+    })
     client.once('close', () => this.#onClientClose())
   }
 
@@ -309,7 +323,7 @@ class TcpConnection {
     this.record.bytesIn = this.#client.bytesRead
     this.record.bytesOut = this.#client.bytesWritten
     this.record.totalMs = Math.round((performance.now() - this.#started) * 1000) / 1000
-    this.record.status = this.record.flag === undefined || this.record.flag === 'idle_timeout' ? 200 : 502
+    this.record.status = statusForFlag(this.record.flag)
     this.#options.accessLog?.(this.record)
     this.#options.onRecord?.(this.record, this.#endpoint)
   }

@@ -11,19 +11,19 @@ describe('graceful shutdown', () => {
     await upstream?.close()
   })
 
-  async function start(shutdownMs: number, delayMs: number): Promise<RunningGateway> {
+  async function start(shutdownMs: number, delayMs: number, engine = 'undici'): Promise<RunningGateway> {
     upstream = await startUpstream('slow', (_req, res) => {
       setTimeout(() => res.end('done'), delayMs).unref()
     })
     return startGateway({
-      config: `listeners: [{ name: web, address: 127.0.0.1, port: 0 }]\ntimeouts: { shutdownMs: ${shutdownMs} }\nrules: [r.yaml]\nservices:\n  slow: { endpoints: [${upstream.address}] }\n`,
+      config: `listeners: [{ name: web, address: 127.0.0.1, port: 0 }]\nproxy: { engine: ${engine} }\ntimeouts: { shutdownMs: ${shutdownMs} }\nrules: [r.yaml]\nservices:\n  slow: { endpoints: [${upstream.address}] }\n`,
       files: { 'r.yaml': ingressYaml('r', [{ paths: [{ path: '/', type: 'Prefix', service: 'slow' }] }]) },
       options: { watch: false },
     })
   }
 
-  it('lets in-flight requests finish', async () => {
-    gw = await start(5_000, 300)
+  it.each(['undici', 'http-proxy'])('lets in-flight requests finish (%s)', async (engine) => {
+    gw = await start(5_000, 300, engine)
     const inflight = send(gw.port, { host: 'any.test' })
     await waitFor(() => upstream!.requests.length === 1, 2_000, 'request to reach the upstream')
     const stopped = gw.gateway.stop()
@@ -31,6 +31,7 @@ describe('graceful shutdown', () => {
     await stopped
     expect(res.status).toBe(200)
     expect(res.body).toBe('done')
+    expect(res.headers.connection).toBe('close')
     const refused = await new Promise<boolean>((resolve) => {
       const socket = connect(gw!.port, '127.0.0.1')
       socket.on('connect', () => {
