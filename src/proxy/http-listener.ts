@@ -32,6 +32,20 @@ function clientErrorReply(code: string | undefined): string {
     `connection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
 }
 
+/**
+ * Tells a client that sent plain HTTP to an HTTPS port what went wrong, in plain HTTP on the
+ * TCP socket under the TLS one.
+ * NOTE: `_parent` is Node's internal link from a server TLSSocket to its TCP socket (Node 20);
+ * without it the connection just closes.
+ */
+function answerPlainHttp(tlsSocket: Socket): void {
+  const raw = (tlsSocket as Socket & { _parent?: Socket })._parent
+  if (raw === undefined || !raw.writable) return
+  const body = '400 Bad Request: plain HTTP was sent to an HTTPS port; use https:// (GW_ROUTE_BAD_REQUEST)\n'
+  raw.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\nx-portway-error: GW_ROUTE_BAD_REQUEST\r\n` +
+    `connection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+}
+
 /** A bound downstream HTTP or HTTPS listener with graceful close. */
 export class HttpListener {
   readonly config: ListenerConfig
@@ -72,6 +86,7 @@ export class HttpListener {
       tls.store.attach(this.server as unknown as TlsServer, tls.fallback)
       this.server.on('tlsClientError', (err: Error & { code?: string }, socket: Socket) => {
         log.debug({ err: err.message, code: err.code }, 'TLS handshake failed')
+        if (err.code === 'ERR_SSL_HTTP_REQUEST') answerPlainHttp(socket)
         // Node leaves the socket of a failed or timed-out handshake open; close it.
         socket.destroy()
       })

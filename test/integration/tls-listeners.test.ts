@@ -122,6 +122,19 @@ describe('HTTPS listener', () => {
     expect(res.headers['x-portway-error']).toBe('GW_ROUTE_MISDIRECTED')
   })
 
+  it('tells a plain HTTP client to use HTTPS', async () => {
+    const { connect } = await import('node:net')
+    const reply = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      const socket = connect(httpsPort, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: shop.example.test\r\n\r\n'))
+      socket.on('data', (d) => (out += String(d)))
+      socket.on('close', () => resolve(out))
+      socket.on('error', reject)
+    })
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /)
+    expect(reply).toContain('plain HTTP was sent to an HTTPS port')
+  })
+
   it('skips the 421 check for clients without SNI', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpsRequest({ host: '127.0.0.1', port: httpsPort, path: '/', headers: { host: 'shop.example.test' }, rejectUnauthorized: false, agent: false }, (res) => {
