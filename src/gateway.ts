@@ -572,7 +572,7 @@ export class Gateway {
   }
 }
 
-/** Failures that say something about the upstream; a client's bad request must not eject it. */
+/** Failures caused by the upstream; a client's bad request must not eject it. */
 const UPSTREAM_FAULTS = new Set<string>([
   'GW_UPSTREAM_CONNECT_FAILED',
   'GW_UPSTREAM_CONNECT_TIMEOUT',

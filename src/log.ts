@@ -4,7 +4,7 @@ export type { Logger }
 
 export interface LogOptions {
   level?: string
-  /** Where log lines go: `stdout`, `stderr` or a file path. */
+  /** Destination of log lines: `stdout`, `stderr` or a file path. */
   destination?: string
   /** Buffer writes and flush asynchronously; cheaper per line, may lose the tail on a crash. */
   asyncWrites?: boolean

@@ -90,7 +90,7 @@ export interface TimeoutConfig {
   connectMs: number
   /** Time from sending a request upstream to receiving its response headers. */
   upstreamResponseMs: number
-  /** Longest silence on an upstream response body or a TCP connection. */
+  /** Maximum silence on an upstream response body or a TCP connection. */
   idleMs: number
   /** Time a client has to send complete request headers. */
   requestHeadersMs: number

@@ -105,7 +105,7 @@ export function readRouteSettings(annotations: Readonly<Record<string, string>>)
   return settings
 }
 
-/** Whether an Ingress is a canary of another, as ingress-nginx marks it. */
+/** Returns whether an Ingress is a canary of another, as ingress-nginx marks it. */
 export function isCanary(annotations: Readonly<Record<string, string>>): boolean {
   return (annotations[`${PREFIX}canary`] ?? annotations[`${NGINX}canary`]) === 'true'
 }

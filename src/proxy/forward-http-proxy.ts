@@ -12,7 +12,7 @@ export interface HttpProxyForwarderOptions {
 }
 
 export interface UpgradeHandlers {
-  /** Time the upstream has to answer the upgrade request. */
+  /** Time the upstream has to respond to the upgrade request. */
   timeoutMs: number
   onResponse(status: number): void
   onError(failure: AttemptFailure): void
@@ -98,7 +98,7 @@ export class HttpProxyForwarder implements Forwarder {
       pending.get(req)?.destroy()
     }, handlers.timeoutMs)
     const pending = this.#pendingUpgrades
-    // A client that leaves before the upstream answers must not leave the upstream request open.
+    // A client that leaves before the upstream responds must not leave the upstream request open.
     socket.once('close', () => {
       clearTimeout(timer)
       pending.get(req)?.destroy()

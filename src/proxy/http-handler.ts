@@ -22,7 +22,7 @@ export interface DataPlane {
   readonly generation: number
   readonly table: RoutingTable
   readonly registry: UpstreamRegistry
-  /** Why the gateway carries no traffic (an SLB bound to no cluster); undefined when serving. */
+  /** Reason the gateway carries no traffic (an SLB bound to no cluster); undefined when serving. */
   readonly unbound?: string
 }
 
@@ -72,7 +72,7 @@ export interface HttpHandlerOptions {
   trustedProxies?: CidrSet
   /** Listener-wide client access list. */
   access?: AccessList
-  /** Returns the current `timeouts.upstreamResponseMs`, which also bounds an upgrade's answer. */
+  /** Returns the current `timeouts.upstreamResponseMs`, which also bounds the upstream's response to an upgrade. */
   upstreamTimeoutMs: () => number
   /** Returns the port for redirects to HTTPS; 443 is left out of the URL. */
   httpsPort?: () => number | undefined
@@ -282,7 +282,7 @@ export class HttpHandler {
   }
 
   /**
-   * Answers a request whose Upgrade is not WebSocket (such as `h2c`) over plain HTTP/1.1, as if
+   * Serves a request whose Upgrade is not WebSocket (such as `h2c`) over plain HTTP/1.1, as if
    * the header were absent: Upgrade is hop-by-hop and a server may ignore it (RFC 9110 section
    * 7.8). Node has already detached the socket from its parser, so the response closes it.
    */
@@ -440,7 +440,7 @@ class ProxyExchange implements Exchange, AttemptSink {
   onResponseStart(status: number): void {
     this.upstreamStatus = status
     this.upstreamHeadersAt = performance.now()
-    // A response that starts during shutdown tells the client to close the connection.
+    // A response that starts during shutdown asks the client to close the connection.
     if (this.#options.isDraining()) {
       this.res.shouldKeepAlive = false
       this.addResponseHeader('connection', 'close')
@@ -486,7 +486,7 @@ class ProxyExchange implements Exchange, AttemptSink {
     this.reject(failure.code, `${where}${describeFailure(failure)}`)
   }
 
-  /** Answers the request with the gateway's own error reply. */
+  /** Rejects the request with the gateway's own error reply. */
   reject(code: ErrorCode, detail: string, closeConnection = false): void {
     this.errorCode = code
     this.flag = ERRORS[code].flag

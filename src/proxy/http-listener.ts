@@ -69,7 +69,7 @@ export class HttpListener {
       // Node checks header deadlines on this interval (30 s by default), which made the
       // effective header timeout up to 30 s longer than configured.
       connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(timeouts.requestHeadersMs / 4))),
-      // The handler answers a missing Host itself, with the gateway's error code.
+      // The handler rejects a missing Host itself, with the gateway's error code.
       requireHostHeader: false,
     }
     if (tls === undefined) {

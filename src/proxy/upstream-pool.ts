@@ -157,7 +157,7 @@ export class UpstreamPool {
     return this.#sticky?.find(cookieValue, exclude) as PoolEndpoint | undefined
   }
 
-  /** The sticky cookie value that pins `endpoint`. */
+  /** Returns the sticky cookie value that pins `endpoint`. */
   stickyKey(endpoint: Endpoint): string | undefined {
     return this.#sticky?.keyOf(endpoint)
   }
