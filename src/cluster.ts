@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster'
 import { AggregatorRegistry } from 'prom-client'
 import { GatewayMetrics } from './admin/gateway-metrics.js'
+import { describePool, type PoolView } from './admin/gateway-routes.js'
 import { loadConfigOrThrow } from './config/load-config.js'
 import type { GatewayConfig } from './config/types.js'
 import { Gateway, type DataPlaneSnapshot } from './gateway.js'
@@ -8,8 +9,15 @@ import type { Logger } from './log.js'
 import type { AccessWriter } from './proxy/http-handler.js'
 import { startRuntime, type Runtime } from './runtime.js'
 
-type PrimaryMessage = { type: 'snapshot'; snapshot: DataPlaneSnapshot } | { type: 'stop' } | { type: 'reopen-logs' }
-type WorkerMessage = { type: 'ready' } | { type: 'stopped' }
+type PrimaryMessage =
+  | { type: 'snapshot'; snapshot: DataPlaneSnapshot }
+  | { type: 'stop' }
+  | { type: 'reopen-logs' }
+  | { type: 'endpoints-request'; id: number }
+type WorkerMessage = { type: 'ready' } | { type: 'endpoints'; id: number; pools: PoolView[] }
+
+/** How long the primary waits for the workers' endpoint views. */
+const VIEW_TIMEOUT_MS = 1_000
 
 const RESTART_DELAY_MS = 1_000
 
@@ -26,7 +34,26 @@ export async function runPrimary(config: GatewayConfig, log: Logger, accessWrite
     if (worker.isConnected()) worker.send(message)
   }
   const aggregator = new AggregatorRegistry()
+  let nextViewRequest = 0
+  const pendingViews = new Map<number, { views: PoolView[][]; expected: number; done: (views: PoolView[][]) => void }>()
+  // Each worker balances and ejects on its own; the admin view merges what they report.
+  const endpointViews = (): Promise<PoolView[]> => new Promise((resolve) => {
+    const id = nextViewRequest++
+    const live = [...workers].filter((w) => w.isConnected())
+    const finish = (views: PoolView[][]): void => {
+      pendingViews.delete(id)
+      resolve(mergePoolViews(views))
+    }
+    pendingViews.set(id, { views: [], expected: live.length, done: finish })
+    if (live.length === 0) finish([])
+    for (const worker of live) send(worker, { type: 'endpoints-request', id })
+    setTimeout(() => {
+      const pending = pendingViews.get(id)
+      if (pending !== undefined) finish(pending.views)
+    }, VIEW_TIMEOUT_MS).unref()
+  })
   const runtime: Runtime = await startRuntime(config, log, {
+    endpointViews,
     role: 'primary',
     onSnapshot: (snapshot) => {
       latest = snapshot
@@ -42,6 +69,12 @@ export async function runPrimary(config: GatewayConfig, log: Logger, accessWrite
     workers.add(worker)
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'ready' && latest !== undefined) send(worker, { type: 'snapshot', snapshot: latest })
+      if (message.type === 'endpoints') {
+        const pending = pendingViews.get(message.id)
+        if (pending === undefined) return
+        pending.views.push(message.pools)
+        if (pending.views.length === pending.expected) pending.done(pending.views)
+      }
     })
     worker.once('exit', (code, signal) => {
       workers.delete(worker)
@@ -74,6 +107,34 @@ export async function runPrimary(config: GatewayConfig, log: Logger, accessWrite
   }
 }
 
+/**
+ * Merges the workers' views of each service: an endpoint is available only if every worker has
+ * it in rotation, ejected or down if any worker says so, and in-flight counts add up.
+ */
+export function mergePoolViews(perWorker: readonly PoolView[][]): PoolView[] {
+  const merged = new Map<string, PoolView>()
+  for (const views of perWorker) {
+    for (const view of views) {
+      const current = merged.get(view.service)
+      if (current === undefined) {
+        merged.set(view.service, structuredClone(view))
+        continue
+      }
+      current.rotation.healthy = Math.min(current.rotation.healthy, view.rotation.healthy)
+      current.rotation.panic ||= view.rotation.panic
+      for (const ep of view.endpoints) {
+        const mine = current.endpoints.find((e) => e.id === ep.id)
+        if (mine === undefined) continue
+        mine.available &&= ep.available
+        mine.ejected ||= ep.ejected
+        if (ep.active === 'down') mine.active = 'down'
+        mine.inflight += ep.inflight
+      }
+    }
+  }
+  return [...merged.values()]
+}
+
 /** Runs one data-plane worker: binds the config's listeners and serves the primary's snapshots. */
 export async function runWorker(log: Logger, accessWriter?: AccessWriter, reopenLogs?: () => void): Promise<void> {
   const file = process.env.PORTWAY_CONFIG
@@ -96,6 +157,9 @@ export async function runWorker(log: Logger, accessWriter?: AccessWriter, reopen
   process.on('message', (message: PrimaryMessage) => {
     if (message.type === 'snapshot') {
       gateway.applySnapshot(message.snapshot).then(resolveFirst, (err: unknown) => log.error({ err }, 'cannot apply snapshot from the primary'))
+    } else if (message.type === 'endpoints-request') {
+      const pools = [...gateway.dataPlane.registry.pools()].map(describePool)
+      process.send?.({ type: 'endpoints', id: message.id, pools } satisfies WorkerMessage)
     } else if (message.type === 'reopen-logs') {
       reopenLogs?.()
     } else if (message.type === 'stop') {

@@ -1,6 +1,7 @@
 import Consul from 'consul'
 import { startAdminServer, type AdminServer } from './admin/admin-server.js'
 import { GatewayMetrics } from './admin/gateway-metrics.js'
+import type { PoolView } from './admin/gateway-routes.js'
 import type { GatewayConfig } from './config/types.js'
 import { ConsulKvStore } from './control/consul-kv-store.js'
 import { ControlService } from './control/control-service.js'
@@ -36,6 +37,8 @@ export interface RuntimeOptions {
   renderMetrics?: () => Promise<string>
   /** Writes access records; by default they go through `log`. */
   accessWriter?: AccessWriter
+  /** Replaces the admin API's endpoint view, such as the merged view of worker processes. */
+  endpointViews?: () => Promise<PoolView[]>
 }
 
 /**
@@ -74,7 +77,7 @@ export async function startRuntime(config: GatewayConfig, log: Logger, options: 
     // The admin API binds first: a service port stored in the control state must never take its
     // port, or the API that could undo the change would not start.
     if (config.admin !== undefined) {
-      admin = await startAdminServer({ config: config.admin, gateway, control, metrics, log })
+      admin = await startAdminServer({ config: config.admin, gateway, control, metrics, log, endpointViews: options.endpointViews })
     }
     const slbId = config.control.slbId
     if (slbId !== undefined) await gateway.applyBinding(control.boundCluster(slbId))

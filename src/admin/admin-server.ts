@@ -19,7 +19,7 @@ import { CertificateWatcher } from '../tls/cert-watcher.js'
 import { AdminError, describeError, sendErrorBody } from './admin-http.js'
 import { registerControlRoutes } from './control-routes.js'
 import type { GatewayMetrics } from './gateway-metrics.js'
-import { registerGatewayRoutes } from './gateway-routes.js'
+import { registerGatewayRoutes, type PoolView } from './gateway-routes.js'
 import { Router } from './router.js'
 
 export interface AdminServerOptions {
@@ -31,6 +31,8 @@ export interface AdminServerOptions {
   log: Logger
   /** Stat polling interval in ms of the admin TLS files, which reload on change. Default 2000. */
   certPollMs?: number
+  /** Replaces the local endpoint view, such as the merged view of worker processes. */
+  endpointViews?: () => Promise<PoolView[]>
 }
 
 /** A running admin API server. */

@@ -12,6 +12,8 @@ export interface GatewayRouteContext {
   gateway: Gateway
   control?: ControlService
   metrics: GatewayMetrics
+  /** Replaces the local endpoint view, such as the merged view of worker processes. */
+  endpointViews?: () => Promise<PoolView[]>
 }
 
 /** Registers `/healthz`, `/readyz`, `/metrics` and the read-only `/v1` views of the gateway. */
@@ -56,13 +58,17 @@ export function registerGatewayRoutes(router: Router, context: GatewayRouteConte
     const error = { code: 'GW_ROUTE_NOT_FOUND', message }
     sendJson(res, 404, { error, generation, ...explanation })
   })
-  router.on('GET', '/v1/endpoints', ({ res }) => {
-    const pools = [...gateway.dataPlane.registry.pools()].sort((a, b) => a.key.localeCompare(b.key))
-    sendJson(res, 200, { services: pools.map(describePool) })
+  const views = async (): Promise<PoolView[]> => {
+    if (context.endpointViews !== undefined) return context.endpointViews()
+    return [...gateway.dataPlane.registry.pools()].map(describePool)
+  }
+  router.on('GET', '/v1/endpoints', async ({ res }) => {
+    const pools = (await views()).sort((a, b) => a.service.localeCompare(b.service))
+    sendJson(res, 200, { services: pools })
   })
-  router.on('GET', '/v1/endpoints/:service', ({ res, params }) => {
+  router.on('GET', '/v1/endpoints/:service', async ({ res, params }) => {
     const key = params.service!
-    const pool = gateway.dataPlane.registry.get(key)
+    const pool = (await views()).find((p) => p.service === key)
     if (pool === undefined) {
       const message =
         `service ${JSON.stringify(key)} has no upstream pool; ` +
@@ -70,7 +76,7 @@ export function registerGatewayRoutes(router: Router, context: GatewayRouteConte
       sendErrorBody(res, 404, { code: 'GW_ADMIN_NOT_FOUND', message })
       return
     }
-    sendJson(res, 200, describePool(pool))
+    sendJson(res, 200, pool)
   })
   router.on('GET', '/v1/discovery', ({ res }) => {
     sendJson(res, 200, { providers: gateway.providerStatus().map(describeProvider) })
@@ -105,7 +111,30 @@ function listListeners(gateway: Gateway): ListenerView[] {
   }), ...fromBinding]
 }
 
-function describePool(pool: UpstreamPool): unknown {
+/** One service's endpoints as the admin API shows them. */
+export interface PoolView {
+  service: string
+  revision: number
+  policy: string
+  rotation: { healthy: number; total: number; panic: boolean }
+  endpoints: Array<{
+    id: string
+    address: string
+    weight: number
+    health: string
+    active?: string
+    ejected: boolean
+    available: boolean
+    listed: boolean
+    inflight: number
+    source: string
+    tags: string[]
+    meta: Record<string, string>
+  }>
+}
+
+/** Describes one upstream pool for the endpoint views. */
+export function describePool(pool: UpstreamPool): PoolView {
   return {
     service: pool.key,
     revision: pool.revision,

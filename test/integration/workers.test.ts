@@ -47,6 +47,9 @@ describe('worker processes', () => {
     const metrics = await send(adminPort, { host: '127.0.0.1', path: '/metrics' })
     const served = /portway_requests_total\{[^}]*code="200"\} (\d+)/.exec(metrics.body)
     expect(Number(served?.[1])).toBeGreaterThanOrEqual(41)
+    const endpoints = JSON.parse((await send(adminPort, { host: '127.0.0.1', path: '/v1/endpoints' })).body) as { services: Array<{ service: string; endpoints: Array<{ available: boolean }> }> }
+    expect(endpoints.services.map((s) => s.service)).toEqual(['web'])
+    expect(endpoints.services[0]?.endpoints[0]?.available).toBe(true)
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)))
     child.kill('SIGTERM')
     expect(await exited).toBe(0)
