@@ -220,6 +220,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that closes early, such as `portway endpoints | head`, is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+  throw err
+})
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exitCode = code

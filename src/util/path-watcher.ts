@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 
 export interface PathWatcherOptions {
@@ -100,7 +100,6 @@ export class PathWatcher {
   }
 
   async #computeSignature(): Promise<string> {
-    const { readdir } = await import('node:fs/promises')
     const parts: string[] = []
     for (const path of this.#paths) {
       const info = await stat(path).catch(() => undefined)

@@ -42,3 +42,16 @@ describe('portway check', () => {
     expect(result.out).toContain('rule default/r#0.0 disabled: service "nope" is not defined under services')
   })
 })
+
+describe('portway output', () => {
+  it('exits quietly when the reader closes early', async () => {
+    const { spawn } = await import('node:child_process')
+    const child = spawn(process.execPath, [CLI, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdout.destroy()
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
+    expect(stderr).not.toContain('EPIPE')
+    expect(code).toBe(0)
+  })
+})
