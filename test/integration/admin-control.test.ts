@@ -1,11 +1,10 @@
-import { connect } from 'node:net'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startAdminServer, type AdminServer } from '../../src/admin/admin-server.js'
 import { GatewayMetrics } from '../../src/admin/gateway-metrics.js'
 import { ControlService } from '../../src/control/control-service.js'
 import type { ControlState, StateSnapshot } from '../../src/control/model.js'
 import { MemoryStore } from '../../src/control/store.js'
-import { memoryLogger, send, startGateway, type LogLine, type RunningGateway } from '../support/gateway-harness.js'
+import { memoryLogger, send, sendRaw, startGateway, type LogLine, type RunningGateway } from '../support/gateway-harness.js'
 
 interface JsonResponse {
   status: number
@@ -18,17 +17,6 @@ class BrokenStore extends MemoryStore {
   override async write(_state: ControlState, _expectedRevision: number): Promise<StateSnapshot> {
     throw new Error('simulated store fault')
   }
-}
-
-function rawRequest(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(text))
-    const chunks: Buffer[] = []
-    socket.on('data', (c: Buffer) => chunks.push(c))
-    socket.on('end', () => resolve(Buffer.concat(chunks).toString()))
-    socket.on('error', (err) => (chunks.length > 0 ? resolve(Buffer.concat(chunks).toString()) : reject(err)))
-    socket.setTimeout(5_000, () => socket.destroy(new Error('raw request timed out')))
-  })
 }
 
 describe('admin API control routes', () => {
@@ -454,7 +442,7 @@ describe('admin API control routes', () => {
     it('rejects a declared body over 1 MiB', async () => {
       const head = `POST /v1/accounts HTTP/1.1\r\nhost: admin\r\ncontent-type: application/json\r\ncontent-length: ${2 * 1024 * 1024}\r\n\r\n{`
 
-      const text = await rawRequest(admin.port, head)
+      const text = await sendRaw(admin.port, head)
 
       expect(text).toMatch(/^HTTP\/1\.1 413 /)
       expect(text).toContain('GW_ADMIN_BODY_TOO_LARGE')
@@ -465,7 +453,7 @@ describe('admin API control routes', () => {
       const chunked = Array.from({ length: 5 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join('')
       const head = 'POST /v1/accounts HTTP/1.1\r\nhost: admin\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n'
 
-      const text = await rawRequest(admin.port, head + chunked)
+      const text = await sendRaw(admin.port, head + chunked)
 
       expect(text).toMatch(/^HTTP\/1\.1 413 /)
       expect(text).toContain('connection: close')

@@ -2,12 +2,10 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createSelfSigned } from '../../src/tls/forge-certs.js'
 import { ingressYaml } from '../support/gateway-harness.js'
-
-const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url))
+import { CLI } from '../support/gateway-process.js'
 
 function check(dir: string): { status: number | null; out: string } {
   const result = spawnSync(process.execPath, [CLI, 'check', '--config', join(dir, 'g.yaml')], { encoding: 'utf8' })

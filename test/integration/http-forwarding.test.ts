@@ -1,22 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { connect } from 'node:net'
 import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
-import { ingressYaml, send, startGateway, waitFor, type RunningGateway } from '../support/gateway-harness.js'
+import { ingressYaml, send, sendRaw, startGateway, waitFor, type RunningGateway } from '../support/gateway-harness.js'
 import { closedPort, startUpstream, type TestUpstream } from '../support/upstreams.js'
-
-function rawRequest(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(text))
-    const chunks: Buffer[] = []
-    socket.on('data', (c) => chunks.push(c))
-    socket.on('end', () => resolve(Buffer.concat(chunks).toString()))
-    socket.on('error', reject)
-    socket.setTimeout(5_000, () => socket.destroy(new Error('raw request timed out')))
-  })
-}
 
 for (const engine of ['undici', 'http-proxy'] as const) {
   describe(`HTTP forwarding (${engine})`, () => {
@@ -136,7 +124,7 @@ for (const engine of ['undici', 'http-proxy'] as const) {
     })
 
     it('missing Host header answers 400', async () => {
-      const text = await rawRequest(gw.port, 'GET / HTTP/1.0\r\n\r\n')
+      const text = await sendRaw(gw.port, 'GET / HTTP/1.0\r\n\r\n')
       expect(text).toMatch(/^HTTP\/1\.[01] 400/)
       expect(text).toContain('GW_ROUTE_MISSING_HOST')
     })
@@ -285,7 +273,7 @@ describe('hostile client requests', () => {
 
   it('rejects two Host headers without blaming the upstream', async () => {
     for (let i = 0; i < 4; i++) {
-      const reply = await rawRequest(gw.port, 'GET / HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\n\r\n')
+      const reply = await sendRaw(gw.port, 'GET / HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\n\r\n')
       expect(reply).toMatch(/^HTTP\/1\.1 400 /)
       expect(reply).toContain('more than one Host header')
     }
@@ -295,26 +283,26 @@ describe('hostile client requests', () => {
   })
 
   it.each(['a b.test', 'a.test:99999', 'a.test:80x'])('rejects the invalid Host %s', async (host) => {
-    const reply = await rawRequest(gw.port, `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`)
+    const reply = await sendRaw(gw.port, `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`)
     expect(reply).toMatch(/^HTTP\/1\.1 400 /)
     expect(reply).toContain('GW_ROUTE_BAD_REQUEST')
   })
 
   it('answers HTTP/1.1 without Host with its code', async () => {
-    const reply = await rawRequest(gw.port, 'GET / HTTP/1.1\r\n\r\n')
+    const reply = await sendRaw(gw.port, 'GET / HTTP/1.1\r\n\r\n')
     expect(reply).toMatch(/^HTTP\/1\.1 400 /)
     expect(reply).toContain('GW_ROUTE_MISSING_HOST')
   })
 
   it('answers malformed bytes with a coded 400', async () => {
-    const reply = await rawRequest(gw.port, 'GET / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n')
+    const reply = await sendRaw(gw.port, 'GET / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n')
     expect(reply).toMatch(/^HTTP\/1\.1 400 /)
     expect(reply).toContain('x-portway-error: GW_ROUTE_BAD_REQUEST')
   })
 
   it('closes a slow client near the header timeout', async () => {
     const started = Date.now()
-    const reply = await rawRequest(gw.port, 'GET / HTTP/1.1\r\nHost: a.test\r\n')
+    const reply = await sendRaw(gw.port, 'GET / HTTP/1.1\r\nHost: a.test\r\n')
     expect(reply).toMatch(/^HTTP\/1\.1 408 /)
     expect(Date.now() - started).toBeLessThan(2_000)
   })
@@ -352,7 +340,7 @@ for (const engine of ['undici', 'http-proxy'] as const) {
     })
 
     it('answers CONNECT with a coded 400', async () => {
-      const reply = await rawRequest(gw.port, 'CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n')
+      const reply = await sendRaw(gw.port, 'CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n')
       expect(reply).toMatch(/^HTTP\/1\.1 400 /)
       expect(reply).toContain('CONNECT is not supported')
     })

@@ -1,7 +1,7 @@
-import { connect, createServer, type Server, type Socket } from 'node:net'
+import { createServer, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
-import { startGateway, waitFor, type RunningGateway } from '../support/gateway-harness.js'
+import { sendRaw, startGateway, waitFor, type RunningGateway } from '../support/gateway-harness.js'
 import { startUpstream, type TestUpstream } from '../support/upstreams.js'
 
 const RULES = (annotations = ''): string => [
@@ -13,21 +13,6 @@ const RULES = (annotations = ''): string => [
   '    - host: ws.test',
   '      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: ws, port: { number: 80 } } } }] }',
 ].join('\n') + '\n'
-
-/** Sends raw request bytes and collects everything until the gateway closes the socket. */
-function raw(port: number, text: string, timeoutMs = 5_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(text))
-    let out = ''
-    socket.on('data', (d) => (out += String(d)))
-    socket.on('close', () => resolve(out))
-    socket.on('error', () => undefined)
-    setTimeout(() => {
-      socket.destroy()
-      reject(new Error(`no close within ${timeoutMs} ms; got ${JSON.stringify(out)}`))
-    }, timeoutMs).unref()
-  })
-}
 
 const UPGRADE = 'GET /chat HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'
 
@@ -71,7 +56,7 @@ describe('WebSocket and other upgrades', () => {
   ])('upgrade obeys the %s', async (_name, annotations, listenerExtra) => {
     const upstream = await wsUpstream()
     const gw = await gateway(upstream.address, annotations, listenerExtra)
-    const reply = await raw(gw.port, UPGRADE)
+    const reply = await sendRaw(gw.port, UPGRADE)
     expect(reply).toMatch(/^HTTP\/1\.1 403 /)
     expect(reply).toContain('GW_ROUTE_DENIED')
     expect(upstream.requests).toHaveLength(0)
@@ -91,7 +76,7 @@ describe('WebSocket and other upgrades', () => {
       silent.close(() => r())
     }))
     const gw = await gateway(`127.0.0.1:${(silent.address() as { port: number }).port}`, '', '', ', upstreamResponseMs: 300')
-    const reply = await raw(gw.port, UPGRADE)
+    const reply = await sendRaw(gw.port, UPGRADE)
     expect(reply).toMatch(/^HTTP\/1\.1 504 /)
     expect(sockets).toHaveLength(1)
     await waitFor(() => closedUpstream === 1, 2_000, 'upstream socket to close')
@@ -102,7 +87,7 @@ describe('WebSocket and other upgrades', () => {
     upstream.server.on('upgrade', (_req, socket: Socket) => socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'))
     cleanup.push(() => upstream.close())
     const gw = await gateway(upstream.address)
-    const reply = await raw(gw.port, UPGRADE)
+    const reply = await sendRaw(gw.port, UPGRADE)
     expect(reply).toMatch(/^HTTP\/1\.1 403 /)
     await waitFor(() => gw.lines.some((l) => l.kind === 'access' && l.path === '/chat'), 2_000, 'access record')
     const record = gw.lines.find((l) => l.kind === 'access' && l.path === '/chat')!
@@ -130,7 +115,7 @@ describe('WebSocket and other upgrades', () => {
     const upstream = await startUpstream('ws')
     cleanup.push(() => upstream.close())
     const gw = await gateway(upstream.address)
-    const reply = await raw(gw.port, 'GET /plain HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n')
+    const reply = await sendRaw(gw.port, 'GET /plain HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n')
     expect(reply).toMatch(/^HTTP\/1\.1 200 /)
     expect(reply).toContain('"upstream":"ws"')
     expect(upstream.requests[0]?.headers.upgrade).toBeUndefined()

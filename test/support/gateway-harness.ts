@@ -1,5 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -90,6 +91,25 @@ export function send(port: number, opts: { host?: string; path?: string; method?
     })
     req.on('error', reject)
     req.end(opts.body)
+  })
+}
+
+/**
+ * Sends raw bytes over a fresh connection and returns everything received until the server
+ * closes it. Fails when nothing arrives before an error or within `timeoutMs`.
+ */
+export function sendRaw(port: number, text: string, timeoutMs = 5_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(text))
+    const chunks: Buffer[] = []
+    let failure: Error | undefined
+    socket.on('data', (c: Buffer) => chunks.push(c))
+    socket.on('error', (err) => (failure = err))
+    socket.on('close', () => {
+      if (chunks.length === 0 && failure !== undefined) reject(failure)
+      else resolve(Buffer.concat(chunks).toString())
+    })
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no close within ${timeoutMs} ms`)))
   })
 }
 
