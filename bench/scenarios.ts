@@ -2,7 +2,7 @@
  * The benchmark scenarios. Each one is a routing table plus the load the harness applies; every
  * target builds its own config from the same table.
  *
- * `transport` says what the target listens for (HTTP, HTTPS or raw TCP) and `load` says how the
+ * `transport` names what the target listens for (HTTP, HTTPS or raw TCP) and `load` says how the
  * harness drives and measures it. A target that cannot serve a scenario returns a skip reason
  * from `supports`.
  */

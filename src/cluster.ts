@@ -108,8 +108,8 @@ export async function runPrimary(config: GatewayConfig, log: Logger, accessWrite
 }
 
 /**
- * Merges the workers' views of each service: an endpoint is available only if every worker has
- * it in rotation, ejected or down if any worker says so, and in-flight counts add up.
+ * Merges the workers' views of each service. An endpoint is available only if every worker has
+ * it in rotation, and ejected or down if any worker reports it so. In-flight counts add up.
  */
 export function mergePoolViews(perWorker: readonly PoolView[][]): PoolView[] {
   const merged = new Map<string, PoolView>()

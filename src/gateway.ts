@@ -162,7 +162,7 @@ export class Gateway {
     for (const w of this.#watchers) w.close()
     await Promise.all(this.#listeners.map((l) => l.close(this.#config.timeouts.shutdownMs)))
     // Sockets destroyed at the deadline emit 'close' in a later event-loop phase, and their
-    // responses write access records then; wait briefly so those records are not lost.
+    // responses write access records then. Waiting briefly keeps those records.
     await new Promise((resolve) => setTimeout(resolve, 50))
     await Promise.all([this.#undici.close(), this.#httpProxy.close()])
     this.#certStore?.close()

@@ -10,13 +10,13 @@ export interface EndpointSpec {
   /** Relative share of traffic; 0 drains the endpoint. */
   weight: number
   health: EndpointHealth
-  /** Where the endpoint came from: `static` or `consul`. */
+  /** Source of the endpoint: `static` or `consul`. */
   source: string
   tags?: string[]
   meta?: Record<string, string>
 }
 
-/** What a route or TCP listener asks a provider to watch. */
+/** Service a route or TCP listener requests a provider to watch. */
 export interface ServiceQuery {
   /** Key the gateway uses for the resulting endpoint set. */
   key: string
@@ -39,7 +39,7 @@ export interface ProviderStatus {
 
 export type EndpointListener = (key: string, endpoints: readonly EndpointSpec[]) => void
 
-/** A source of endpoint sets. It knows nothing about routing. */
+/** A source of endpoint sets, independent of routing. */
 export interface DiscoveryProvider {
   readonly source: string
   /** Replaces the set of watched services: starts new watches and stops the others. */

@@ -48,8 +48,9 @@ export function parseRuleFile(file: string, text: string, policy: IngressClassPo
 }
 
 /**
- * An empty file is rejected rather than read as "no rules": a truncating editor or a shell
- * redirect leaves one for a moment, and serving it would drop every route of the file.
+ * Builds the problem for an empty file. It is rejected rather than read as "no rules", because a
+ * truncating editor or a shell redirect leaves one for a moment, and serving it would drop
+ * every route of the file.
  */
 function emptyFileProblem(file: string): Problem {
   return { file, path: '', line: 1, message: 'the file has no YAML document; delete the file to remove its rules' }

@@ -72,7 +72,7 @@ class HostRoutes {
 
 export interface RouteMatch {
   route: CompiledRoute
-  /** Which host group matched: `exact`, `wildcard`, `any` (host-less rules) or `default`. */
+  /** Host group that matched: `exact`, `wildcard`, `any` (host-less rules) or `default`. */
   hostMatch: 'exact' | 'wildcard' | 'any' | 'default'
 }
 
@@ -105,7 +105,7 @@ export class RoutingTable {
     return this.#defaultRoute
   }
 
-  /** Every service key a route of this table can forward to, canaries and default included. */
+  /** Returns every service key a route of this table can forward to, canaries and default included. */
   serviceKeys(): Set<string> {
     const keys = new Set<string>()
     for (const route of this.#defaultRoute === undefined ? this.routes : [...this.routes, this.#defaultRoute]) {

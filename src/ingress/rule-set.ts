@@ -5,7 +5,7 @@ import type { Problem } from '../errors.js'
 import type { IngressSpec } from './model.js'
 import { parseRuleFileAsync, type IngressClassPolicy, type SkippedObject } from './parse-ingress.js'
 
-/** What one pass over the rule files found. */
+/** Outcome of one pass over the rule files. */
 export interface RuleScan {
   /** Files whose new content was accepted. */
   accepted: string[]
@@ -25,7 +25,7 @@ interface FileState {
 
 const RULE_FILE = /\.(ya?ml)$/i
 
-/** Whether a directory entry is read as a rule file: `*.yaml` or `*.yml`, not hidden. */
+/** Returns whether a directory entry is read as a rule file: `*.yaml` or `*.yml`, not hidden. */
 export function isRuleFileName(name: string): boolean {
   return RULE_FILE.test(name) && !name.startsWith('.')
 }
@@ -101,7 +101,7 @@ export class RuleSet {
     return scan
   }
 
-  /** All Ingresses in load order: configured paths in order, files of a directory by name. */
+  /** Returns all Ingresses in load order: configured paths in order, files of a directory by name. */
   ingresses(): IngressSpec[] {
     const out: IngressSpec[] = []
     for (const state of this.#files.values()) if (state.ingresses !== undefined) out.push(...state.ingresses)

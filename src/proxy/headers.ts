@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 
 /**
  * Fields the gateway never forwards: connection-specific ones (RFC 9110 section 7.6.1),
- * `expect`, which the gateway answers itself, `http2-settings`, which belongs to one
+ * `expect`, which the gateway handles itself, `http2-settings`, which belongs to one
  * connection, and the proxy credentials, which address the next proxy only (RFC 9110
  * sections 11.7.1 and 11.7.2) and would otherwise reach the upstream.
  */

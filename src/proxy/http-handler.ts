@@ -440,7 +440,7 @@ class ProxyExchange implements Exchange, AttemptSink {
   onResponseStart(status: number): void {
     this.upstreamStatus = status
     this.upstreamHeadersAt = performance.now()
-    // A response that starts during shutdown asks the client to close the connection.
+    // A response that starts during shutdown carries Connection: close, so the client reconnects elsewhere.
     if (this.#options.isDraining()) {
       this.res.shouldKeepAlive = false
       this.addResponseHeader('connection', 'close')
@@ -605,8 +605,8 @@ export function isAllowed(access: AccessList, ip: string): boolean {
 }
 
 /**
- * Decides whether a request goes to the canary: a header, then a cookie, decide when
- * present (`always`/`never`, or the configured header value); otherwise the weight does.
+ * Decides whether a request goes to the canary. A header, then a cookie, decide when present
+ * (`always`/`never`, or the configured header value). Otherwise the weight decides.
  */
 function chooseCanary(canary: CanarySplit, req: IncomingMessage): boolean {
   if (canary.header !== undefined) {

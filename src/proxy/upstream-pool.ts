@@ -32,9 +32,9 @@ export interface UpstreamPoolOptions {
  * objects are reused across updates, by id, so in-flight counters survive a change and a
  * removed endpoint drains: it gets no new requests while the ones on it finish.
  *
- * Health precedence: the source's `critical` removes an endpoint; an active check `down` or
- * a passive ejection takes it out of rotation; below the panic threshold all listed
- * endpoints serve again. Weight 0 always drains.
+ * Health precedence: the source's `critical` removes an endpoint. An active check `down` or a
+ * passive ejection takes it out of rotation. Below the panic threshold all listed endpoints
+ * serve again. Weight 0 always drains.
  */
 export class UpstreamPool {
   readonly key: string

@@ -7,7 +7,7 @@ export interface PathWatcherOptions {
   pollMs: number
   /** Delay from the first event to `onChange`, so the several events of one save trigger one reload. */
   debounceMs: number
-  /** Which entries of a watched directory matter; all of them when omitted. */
+  /** Filter for the entries of a watched directory that matter; all of them when omitted. */
   includeEntry?: (name: string) => boolean
 }
 

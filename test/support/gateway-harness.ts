@@ -15,7 +15,7 @@ export interface LogLine {
   [key: string]: unknown
 }
 
-/** A pino logger that keeps every line in memory, parsed. */
+/** Creates a pino logger that keeps every line in memory, parsed. */
 export function memoryLogger(): { log: pino.Logger; lines: LogLine[] } {
   const lines: LogLine[] = []
   const stream = new Writable({

@@ -20,7 +20,7 @@ export interface TcpProbeConfig {
 
 export type ProbeConfig = HttpProbeConfig | TcpProbeConfig
 
-/** Where a probe connects. */
+/** Address a probe connects to. */
 export interface ProbeTarget {
   host: string
   port: number
